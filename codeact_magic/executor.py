@@ -1,0 +1,155 @@
+"""Running one step's code in the user's live IPython shell, and recording what it did."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import getpass
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Callable, ContextManager, Iterator
+
+from .capture import BoundedText, tee_std_streams
+from .interrupts import Guard, StepTimeout
+
+
+class StdinNotAvailable(RuntimeError):
+    """What ``input()`` raises inside a step: nobody is there to type, and waiting would hang."""
+
+
+def _no_input(*args: Any, **kwargs: Any) -> str:
+    raise StdinNotAvailable(
+        "input() is not available to code run by %%codeact: nobody can type into it. "
+        "Use a value in the code instead."
+    )
+
+
+@dataclass
+class Execution:
+    """What one step did, in bounded memory."""
+
+    execution_count: int | None
+    stdout: BoundedText
+    stderr: BoundedText
+    displays: list[str] = field(default_factory=list)
+    result: str | None = None
+    error: BaseException | None = None
+    error_before_exec: bool = False
+    timed_out: bool = False
+    interrupted: bool = False
+
+
+@contextmanager
+def _stdin_unavailable() -> Iterator[None]:
+    saved = builtins.input, getpass.getpass
+    builtins.input = getpass.getpass = _no_input
+    try:
+        yield
+    finally:
+        builtins.input, getpass.getpass = saved
+
+
+def _display_text(data: dict) -> str:
+    """The text a model can read from a display's MIME bundle."""
+    if "text/plain" in data:
+        text = data["text/plain"]
+        rich = [m for m in data if m.startswith("image/")]
+        return f"{text} [{', '.join(rich)} shown to the user]" if rich else text
+    return "[" + ", ".join(sorted(data)) + " shown to the user]"
+
+
+@contextmanager
+def _record_displays(shell: Any, into: list[str], limit: int) -> Iterator[None]:
+    """Record display() outputs; the message still goes to the frontend unchanged.
+
+    Only ipykernel's publisher has hooks. In a terminal, displays are printed to stdout, where the
+    stream tee records them. (capture_output(display=True) is not used: swapping display_pub breaks
+    comm dispatch in ipykernel 7.4.)
+    """
+    pub = getattr(shell, "display_pub", None)
+    if not hasattr(pub, "register_hook"):
+        yield
+        return
+    size = 0
+
+    def hook(msg: dict) -> dict:
+        nonlocal size
+        if msg.get("msg_type") in ("display_data", "update_display_data") and size < limit:
+            text = _display_text(msg.get("content", {}).get("data", {}))
+            into.append(text)
+            size += len(text)
+        return msg
+
+    pub.register_hook(hook)
+    try:
+        yield
+    finally:
+        pub.unregister_hook(hook)
+
+
+@contextmanager
+def _unrecorded_shell_output(shell: Any, paused: Callable[[], ContextManager]) -> Iterator[None]:
+    """In a terminal the shell prints ``Out[n]: ...`` and its coloured tracebacks to stdout. The
+    model gets the result and a plain traceback of its own, so those prints are not recorded."""
+    own = shell.__dict__.get("_showtraceback")  # an instance override someone else set, if any
+    show_traceback = shell._showtraceback
+    display_hook = sys.displayhook
+
+    def _showtraceback(*args: Any, **kwargs: Any) -> Any:
+        with paused():
+            return show_traceback(*args, **kwargs)
+
+    def _displayhook(value: Any) -> None:
+        with paused():
+            display_hook(value)
+
+    shell._showtraceback = _showtraceback
+    sys.displayhook = _displayhook
+    try:
+        yield
+    finally:
+        sys.displayhook = display_hook
+        if own is None:
+            del shell._showtraceback  # back to the class's method
+        else:
+            shell._showtraceback = own
+
+
+class Executor:
+    """Runs code as real cells of ``shell``: execution counts, In/Out and the namespace advance."""
+
+    def __init__(self, shell: Any, *, capture_limit: int = 20_000) -> None:
+        self.shell = shell
+        self.capture_limit = capture_limit
+
+    async def run(self, code: str, guard: Guard, timeout: float | None) -> Execution:
+        shell = self.shell
+        stdout, stderr = BoundedText(self.capture_limit), BoundedText(self.capture_limit)
+        displays: list[str] = []
+        transformed = shell.transform_cell(code)
+        with _stdin_unavailable(), tee_std_streams(stdout, stderr) as paused, _record_displays(
+            shell, displays, self.capture_limit
+        ), _unrecorded_shell_output(shell, paused):
+            task = asyncio.ensure_future(
+                shell.run_cell_async(code, store_history=True, transformed_cell=transformed)
+            )
+            with guard.step(task, timeout):
+                # A cancellation of the run (Interrupt while an async step awaits) reaches the
+                # step's code through this await; IPython records it as the step's error.
+                result = await task
+        error = result.error_before_exec or result.error_in_exec
+        execution = Execution(
+            execution_count=result.execution_count,
+            stdout=stdout,
+            stderr=stderr,
+            displays=displays,
+            error=error,
+            error_before_exec=result.error_before_exec is not None,
+        )
+        execution.timed_out = guard.timed_out and isinstance(error, (StepTimeout, asyncio.CancelledError))
+        execution.interrupted = guard.interrupted or isinstance(error, KeyboardInterrupt)
+        if result.result is not None and error is None:
+            data, _ = shell.display_formatter.format(result.result)
+            execution.result = _display_text(data)
+        return execution

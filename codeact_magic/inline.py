@@ -1,0 +1,124 @@
+"""Rendering a run in the magic cell's own output: rich in a Jupyter frontend, plain in a terminal.
+
+The steps' own outputs need no help: the steps run as cells inside the magic cell, so their
+prints, displays and tracebacks land in its output area by themselves.
+"""
+
+from __future__ import annotations
+
+import html
+import sys
+import time
+from typing import Any
+
+from .events import Event, ModelText, RunFinished, RunStarted, StepFinished, StepStarted
+from .run import Run
+
+
+def summary(run: Run) -> str:
+    n = len(run.steps)
+    what = {"answered": "Answered", "max_steps": "Stopped at the step limit",
+            "stopped": "Stopped", "error": "Failed"}.get(run.status or "", "Ended")
+    usage = run.usage
+    tokens = f"{usage.total_tokens:,} tokens" + (" (estimated)" if usage.estimated else "")
+    cost = "cost unknown" if usage.cost is None else f"${usage.cost:.4f}"
+    return f"{what} after {n} step{'s' if n != 1 else ''} · {tokens} · {cost} · {run.model}"
+
+
+class TerminalRenderer:
+    """Plain text for IPython in a terminal: the reply streams as it comes."""
+
+    def __init__(self, out: Any = None) -> None:
+        self.out = out or sys.stdout
+
+    def __call__(self, event: Event) -> None:
+        out = self.out
+        if isinstance(event, ModelText):
+            out.write(event.text)
+            out.flush()
+        elif isinstance(event, StepStarted):
+            out.write(f"\n── step {event.index}: running ──\n")
+            out.flush()
+        elif isinstance(event, StepFinished):
+            status = "timed out" if event.step.timed_out else (
+                f"failed: {event.step.error.ename}" if event.step.error else "done")
+            out.write(f"── step {event.index} {status} ({event.seconds:.1f} s) ──\n\n")
+        elif isinstance(event, RunFinished):
+            run = event.run
+            if run.note:
+                out.write(f"\n{run.note}\n")
+            out.write(f"\n[{summary(run)}]\n")
+            out.flush()
+
+
+_BOX = ("font-family: var(--jp-ui-font-family, sans-serif); font-size: 0.85em; "
+        "color: var(--jp-ui-font-color2, #616161); margin: 6px 0 2px;")
+_ERROR = ("border-left: 3px solid var(--jp-error-color1, #d32f2f); padding: 4px 10px; "
+          "background: var(--jp-error-color3, #ffebee); color: var(--jp-ui-font-color1, #212121);")
+
+
+class RichRenderer:
+    """Markdown that streams into a display which is updated in place, a dozen times a second."""
+
+    INTERVAL = 0.08
+
+    def __init__(self) -> None:
+        from IPython.display import display
+
+        self._display = display
+        self._handle: Any = None
+        self._text = ""
+        self._shown_at = 0.0
+        self._max_steps = 0
+
+    def _show(self, html_text: str, plain: str) -> None:
+        self._display({"text/html": html_text, "text/plain": plain}, raw=True)
+
+    def _flush(self) -> None:
+        bundle = {"text/markdown": self._text, "text/plain": self._text}
+        if self._handle is None:
+            self._handle = self._display(bundle, raw=True, display_id=True)
+        else:
+            self._handle.update(bundle, raw=True)
+        self._shown_at = time.monotonic()
+
+    def _end_turn(self) -> None:
+        if self._handle is not None or self._text:
+            self._flush()
+        self._handle, self._text = None, ""
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            self._max_steps = event.max_steps
+        elif isinstance(event, ModelText):
+            self._text += event.text
+            if self._handle is None or time.monotonic() - self._shown_at >= self.INTERVAL:
+                self._flush()
+        elif isinstance(event, StepStarted):
+            self._end_turn()
+        elif isinstance(event, StepFinished):
+            step = event.step
+            if step.timed_out:
+                mark, status = "⏱", "timed out"
+            elif step.error:
+                mark, status = "✗", f"{step.error.ename}"
+            else:
+                mark, status = "✓", "done"
+            count = f"In [{step.execution_count}] · " if step.execution_count is not None else ""
+            plain = f"{mark} step {event.index}/{self._max_steps} · {count}{status} · {event.seconds:.1f} s"
+            self._show(f'<div style="{_BOX}">{html.escape(plain)}</div>', plain)
+        elif isinstance(event, RunFinished):
+            self._end_turn()
+            run = event.run
+            if run.note:
+                style = _ERROR if run.status == "error" else _BOX
+                self._show(f'<div style="{style}">{html.escape(run.note)}</div>', run.note)
+            line = summary(run)
+            self._show(f'<div style="{_BOX}">{html.escape(line)}</div>', line)
+
+
+def renderer_for(shell: Any):
+    """Rich output where a Jupyter frontend renders it; plain text in a terminal."""
+    if type(shell).__name__ == "ZMQInteractiveShell" or hasattr(shell, "kernel"):
+        return RichRenderer()
+    return TerminalRenderer()

@@ -1,0 +1,121 @@
+"""The CodeAct loop: ask the model, run its code in the live kernel, show it what happened, repeat.
+
+It yields events and renders nothing: frontends (inline output, widgets, the JupyterLab extension)
+consume the events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from .events import Event, ModelText, RunFinished, RunStarted, StepFinished, StepStarted
+from .executor import Executor
+from .interrupts import Guard
+from .model import Message, Model, ModelReply, TextDelta
+from .observation import observe, step_error
+from .prompts import Prompts
+from .provider_error import ProviderError
+from .redact import redact, secret_values
+from .reply import parse_reply
+from .run import Run, Step
+from .stall import repeats_last_code, same_error_streak
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_steps: int = 10
+    step_timeout: float | None = 60.0
+    max_output_chars: int = 4000
+
+
+async def codeact_loop(
+    run: Run,
+    *,
+    model: Model,
+    executor: Executor,
+    prompts: Prompts,
+    limits: Limits,
+    api_key: str | None = None,
+) -> AsyncIterator[Event]:
+    """Drive ``run`` to its end. ``run`` is filled in place; the last event carries it."""
+    yield RunStarted(run, limits.max_steps)
+    history: list[Message] = [
+        {"role": "system", "content": prompts.system_message()},
+        {"role": "user", "content": run.request},
+    ]
+
+    def secrets() -> list[str]:
+        # Read afresh each time: a step may have put a new secret into the environment.
+        return secret_values(extra=[api_key])
+
+    with Guard() as guard:
+        try:
+            turn = 0
+            while True:
+                turn += 1
+                # Everything the model is sent is redacted here, at one place.
+                run.messages = [{**m, "content": redact(m["content"], secrets())} for m in history]
+                reply: ModelReply | None = None
+                async for chunk in model.stream(run.messages):
+                    if isinstance(chunk, TextDelta):
+                        yield ModelText(chunk.text, turn)
+                    else:
+                        reply = chunk
+                assert reply is not None, "a model stream must end with a ModelReply"
+                run.usage.add(reply.usage)
+                parsed = parse_reply(reply.text)
+                if not parsed.text.strip():
+                    run.status, run.note = "error", (
+                        f"The model '{run.model}' sent an empty reply. Run the cell again, or try "
+                        "another model.")
+                    break
+                history.append({"role": "assistant", "content": parsed.text})
+                if parsed.code is None:
+                    run.status, run.answer = "answered", parsed.text.strip()
+                    break
+                if len(run.steps) >= limits.max_steps:
+                    run.status, run.note = "max_steps", (
+                        f"Stopped after {limits.max_steps} steps (the limit) without a final answer; "
+                        "the last proposed code was not run. Raise --max-steps to let it go on.")
+                    break
+                if repeats_last_code(parsed.code, run.steps):
+                    run.status, run.note = "stopped", (
+                        "Stopped: the model proposed the same code as in its previous step, so it "
+                        "was going round in circles. Rephrase the request or try a stronger model.")
+                    break
+
+                index = len(run.steps) + 1
+                yield StepStarted(index, parsed.code)
+                started = time.monotonic()
+                execution = await executor.run(parsed.code, guard, limits.step_timeout)
+                feedback = observe(execution, limit=limits.max_output_chars, secrets=secrets(),
+                                   timeout=limits.step_timeout)
+                step = Step(code=parsed.code, output=feedback, error=step_error(execution.error),
+                            execution_count=execution.execution_count,
+                            timed_out=execution.timed_out, usage=reply.usage)
+                run.steps.append(step)
+                yield StepFinished(index, step, time.monotonic() - started)
+
+                if execution.interrupted:
+                    run.status, run.note = "stopped", "Stopped by the kernel's interrupt."
+                    break
+                failed = execution.error is not None
+                history.append({"role": "user", "content": prompts.feedback(feedback, failed=failed)})
+                if same_error_streak(run.steps):
+                    run.status, run.note = "stopped", (
+                        f"Stopped: the last three steps failed with the same error "
+                        f"({step.error.ename}: {step.error.evalue}).")
+                    break
+        except asyncio.CancelledError:
+            run.status, run.note = "stopped", "Stopped by the kernel's interrupt."
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()  # the run ends cleanly; the cell itself is not cancelled
+        except KeyboardInterrupt:
+            run.status, run.note = "stopped", "Stopped by the kernel's interrupt."
+        except ProviderError as exc:
+            run.status, run.note = "error", str(exc)
+    yield RunFinished(run)

@@ -1,0 +1,161 @@
+"""The model layer: a small streaming interface, and its implementation on litellm.
+
+A model takes the conversation and yields ``TextDelta``s as the reply streams in, then exactly one
+``ModelReply`` with the whole (cut) text and its usage. Another backend only has to do the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from .provider_error import ProviderError, describe
+from .reply import parse_reply
+from .run import Usage
+
+Message = dict[str, str]
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ModelReply:
+    text: str  # cut after the first code block: what the history keeps
+    usage: Usage
+
+
+class Model(Protocol):
+    name: str
+
+    def stream(self, messages: Sequence[Message]) -> AsyncIterator[TextDelta | ModelReply]: ...
+
+
+def import_litellm() -> Any:
+    """Import litellm on first use only: it takes seconds, and by default it fetches a price list
+    from the internet at import time, which an offline machine cannot do."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    litellm.suppress_debug_info = True  # no "Give Feedback / Get Help" banners in the cell
+    return litellm
+
+
+@dataclass
+class LiteLLM:
+    """Any litellm model id: cloud providers, ollama, or ``openai/<name>`` with an ``api_base``."""
+
+    name: str
+    api_base: str | None = None
+    api_key: str | None = None
+    stop: Sequence[str] = ()
+    max_tokens: int | None = 2048
+    temperature: float | None = None
+    request_timeout: float = 120.0
+    rate_limit_retries: int = 2
+    backoff: float = 1.0  # seconds before the first retry; doubled each time
+    extra: dict[str, Any] = field(default_factory=dict)
+    _stop_rejected: bool = field(default=False, repr=False)
+
+    def _params(self, messages: Sequence[Message], use_stop: bool) -> dict[str, Any]:
+        params: dict[str, Any] = dict(
+            model=self.name,
+            messages=list(messages),
+            stream=True,
+            stream_options={"include_usage": True},
+            timeout=self.request_timeout,
+            drop_params=True,
+            num_retries=0,  # retries are ours, bounded and visible
+            **self.extra,
+        )
+        optional = dict(api_base=self.api_base, api_key=self.api_key, max_tokens=self.max_tokens,
+                        temperature=self.temperature, stop=list(self.stop) if use_stop else None)
+        params.update({k: v for k, v in optional.items() if v})
+        if self.api_base and not self.api_key and self.name.startswith("openai/") and not os.environ.get(
+            "OPENAI_API_KEY"
+        ):
+            # A self-hosted OpenAI-compatible server (llama.cpp, vLLM) usually wants no key, but
+            # the OpenAI client refuses to send a request without one.
+            params["api_key"] = "no-key"
+        if self.temperature == 0:
+            params["temperature"] = 0
+        return params
+
+    def _fail(self, exc: BaseException) -> ProviderError:
+        return describe(exc, model=self.name, api_base=self.api_base,
+                        retries=self.rate_limit_retries, timeout=self.request_timeout)
+
+    async def _open(self, litellm: Any, messages: Sequence[Message]) -> Any:
+        use_stop = bool(self.stop) and not self._stop_rejected
+        retries = 0
+        while True:
+            try:
+                return await litellm.acompletion(**self._params(messages, use_stop))
+            except litellm.RateLimitError as exc:
+                if retries >= self.rate_limit_retries:
+                    raise self._fail(exc) from None
+                await asyncio.sleep(self.backoff * 2**retries)
+                retries += 1
+            except litellm.BadRequestError as exc:
+                # Some models (o3, o4, gpt-5...) refuse `stop`: the client-side cut does its job.
+                if use_stop and "stop" in str(exc).lower():
+                    use_stop, self._stop_rejected = False, True
+                    continue
+                raise self._fail(exc) from None
+            except Exception as exc:
+                raise self._fail(exc) from None
+
+    async def stream(self, messages: Sequence[Message]) -> AsyncIterator[TextDelta | ModelReply]:
+        litellm = import_litellm()
+        response = await self._open(litellm, messages)
+        text, usage, finished = "", None, False
+        try:
+            async for chunk in response:
+                usage = getattr(chunk, "usage", None) or usage
+                if not chunk.choices:
+                    continue
+                choice = chunk.choices[0]
+                finished = finished or bool(choice.finish_reason)
+                delta = choice.delta.content if choice.delta else None
+                if not delta:
+                    continue
+                parsed = parse_reply(text + delta)
+                if parsed.code is not None and parsed.closed:
+                    # The first code block is complete: whatever follows would be invented output.
+                    yield TextDelta(parsed.text[len(text):])
+                    text, finished = parsed.text, True
+                    break
+                text += delta
+                yield TextDelta(delta)
+        except ProviderError:
+            raise
+        except Exception as exc:
+            raise self._fail(exc) from None
+        finally:
+            await response.aclose()
+        if not finished:
+            raise ProviderError(
+                f"The reply from '{self.name}' ended without finishing (the stream was cut "
+                "mid-reply). Run the cell again; if it keeps happening, check the server's logs.")
+        yield ModelReply(text, self._usage(litellm, messages, text, usage))
+
+    def _usage(self, litellm: Any, messages: Sequence[Message], text: str, reported: Any) -> Usage:
+        if reported is not None and getattr(reported, "prompt_tokens", None) is not None:
+            prompt, completion, estimated = reported.prompt_tokens, reported.completion_tokens or 0, False
+        else:
+            # No usage chunk (the stream was cut at the code block): count locally.
+            prompt = litellm.token_counter(model=self.name, messages=list(messages))
+            completion = litellm.token_counter(model=self.name, text=text)
+            estimated = True
+        try:
+            p_cost, c_cost = litellm.cost_per_token(
+                model=self.name, prompt_tokens=prompt, completion_tokens=completion)
+            cost: float | None = p_cost + c_cost
+        except Exception:
+            cost = None  # a price litellm does not know (a local or self-hosted model)
+        return Usage(prompt, completion, cost, estimated)

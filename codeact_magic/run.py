@@ -1,0 +1,67 @@
+"""The record of a run: what the user gets back from ``last_run()`` and ``arun()``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+RunStatus = Literal["answered", "max_steps", "stopped", "error"]
+
+
+@dataclass
+class Usage:
+    """Tokens and cost. ``cost`` is None when the provider's price is unknown."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float | None = 0.0
+    # True when a figure was counted locally because the provider sent none
+    # (for instance a stream cut at the end of the first code block).
+    estimated: bool = False
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def add(self, other: Usage) -> None:
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        if self.cost is None or other.cost is None:
+            self.cost = None
+        else:
+            self.cost += other.cost
+        self.estimated = self.estimated or other.estimated
+
+
+@dataclass(frozen=True)
+class StepError:
+    """The exception a step raised, as the user and the model know it."""
+
+    ename: str
+    evalue: str
+
+
+@dataclass
+class Step:
+    """One model action: the code that ran and what the model was shown for it."""
+
+    code: str
+    output: str = ""
+    error: StepError | None = None
+    execution_count: int | None = None
+    timed_out: bool = False
+    usage: Usage = field(default_factory=Usage)
+
+
+@dataclass
+class Run:
+    request: str
+    model: str
+    status: RunStatus | None = None
+    answer: str | None = None
+    # One plain sentence on why the run ended other than by an answer.
+    note: str | None = None
+    steps: list[Step] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    # The conversation as sent to the model (redacted), for inspection.
+    messages: list[dict] = field(default_factory=list)

@@ -1,0 +1,22 @@
+"""Noticing a model that goes round in circles, before it burns steps and money."""
+
+from __future__ import annotations
+
+from .run import Step
+
+
+def _normal(code: str) -> str:
+    return "\n".join(line.rstrip() for line in code.strip().splitlines() if line.strip())
+
+
+def repeats_last_code(code: str, steps: list[Step]) -> bool:
+    """The model proposes exactly the code it ran last (blank lines and trailing spaces aside)."""
+    return bool(steps) and _normal(code) == _normal(steps[-1].code)
+
+
+def same_error_streak(steps: list[Step], times: int = 3) -> bool:
+    """The last ``times`` steps all failed with the same exception and message."""
+    if len(steps) < times:
+        return False
+    errors = [s.error for s in steps[-times:]]
+    return errors[0] is not None and all(e == errors[0] for e in errors)

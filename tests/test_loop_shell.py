@@ -1,0 +1,193 @@
+"""The whole loop in an IPython shell (as in plain IPython), through litellm and real HTTP."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from conftest import MODEL, Reply, code, options
+
+import codeact_magic
+
+
+def codeact(ip, server, request: str, extra: str = ""):
+    result = ip.run_cell(f"%%codeact {options(server, extra)}\n{request}", store_history=True)
+    return result, codeact_magic.last_run()
+
+
+def test_code_runs_in_the_user_namespace_and_the_answer_ends_the_run(ip, model, capsys):
+    model.reset(code("total = sum(range(10))\nprint(total)"), "The total is **45**.")
+    result, run = codeact(ip, model, "add the numbers below 10")
+    assert result.success
+    assert run.status == "answered" and run.answer == "The total is **45**."
+    assert ip.user_ns["total"] == 45  # the variable stays for the user
+    [step] = run.steps
+    assert step.code == "total = sum(range(10))\nprint(total)\n"
+    assert step.output == "45" and step.error is None
+    # The model saw the real output, after its own (cut) reply.
+    messages = model.requests[1]["messages"]
+    assert messages[-2] == {"role": "assistant", "content": code("total = sum(range(10))\nprint(total)")}
+    assert messages[-1]["content"] == "Execution result:\n45"
+    out = capsys.readouterr().out
+    assert "The total is **45**." in out and "Answered after 1 step" in out
+
+
+def test_steps_are_real_cells_with_their_own_execution_counts(ip, model):
+    model.reset(code("a = 1"), code("a + 1"), "Done: 2.")
+    before = ip.execution_count
+    result, run = codeact(ip, model, "count")
+    counts = [s.execution_count for s in run.steps]
+    assert counts == [before + 1, before + 2]  # the magic cell is `before`
+    assert ip.user_ns["In"][before + 1].strip() == "a = 1"
+    assert ip.user_ns["Out"][before + 2] == 2
+    assert run.steps[1].output == "2"  # the value of a last expression is shown to the model
+    assert ip.execution_count == before + 3  # the user's next cell follows on
+
+
+def test_invented_output_after_the_code_never_reaches_history(ip, model):
+    model.reset(Reply(code("print(7)") + "\n```output\n999\n```\nSo it is 999.", honor_stop=False),
+                "It is 7.")
+    _, run = codeact(ip, model, "print seven")
+    assert run.answer == "It is 7."
+    assistant = model.requests[1]["messages"][-2]["content"]
+    assert "999" not in assistant and assistant.endswith("```")
+
+
+def test_error_traceback_reaches_the_model_without_harness_frames(ip, model):
+    model.reset(code("def f():\n    return 1 / 0\nf()"), "Division by zero.")
+    _, run = codeact(ip, model, "divide")
+    step = run.steps[0]
+    assert step.error.ename == "ZeroDivisionError" and step.error.evalue == "division by zero"
+    feedback = model.requests[1]["messages"][-1]["content"]
+    assert feedback.startswith("Execution failed:\nTraceback (most recent call last):")
+    assert "return 1 / 0" in feedback and "ZeroDivisionError: division by zero" in feedback
+    assert "interactiveshell.py" not in feedback and "codeact_magic" not in feedback
+    assert "\x1b[" not in feedback
+
+
+def test_syntax_error_is_reported(ip, model):
+    model.reset(code("print(1"), "Sorry.")
+    _, run = codeact(ip, model, "broken")
+    assert run.steps[0].error.ename == "SyntaxError"
+    assert "SyntaxError" in model.requests[1]["messages"][-1]["content"]
+
+
+def test_max_steps_stops_before_running_more(ip, model):
+    model.reset(code("n1 = 1"), code("n2 = 2"), code("n3 = 3"))
+    ip.user_ns.pop("n3", None)
+    _, run = codeact(ip, model, "loop", "--max-steps 2")
+    assert run.status == "max_steps" and len(run.steps) == 2
+    assert "n3" not in ip.user_ns  # the proposed third step never ran
+    assert "2 steps" in run.note and len(model.requests) == 3
+
+
+def test_config_sets_the_step_limit(ip, model):
+    ip.run_line_magic("config", "CodeAct.max_steps = 1")
+    model.reset(code("m1 = 1"), code("m2 = 2"))
+    _, run = codeact(ip, model, "loop")
+    assert run.status == "max_steps" and len(run.steps) == 1
+
+
+def test_same_code_twice_stops_as_a_stall(ip, model):
+    model.reset(code("print('again')"), code("print('again')"))
+    _, run = codeact(ip, model, "repeat")
+    assert run.status == "stopped" and "same code" in run.note and len(run.steps) == 1
+
+
+def test_same_error_three_times_stops_as_a_stall(ip, model):
+    model.reset(code("undefined_1"), code("undefined_1  # try again"), code("undefined_1  # third"),
+                "never asked")
+    _, run = codeact(ip, model, "fail")
+    assert run.status == "stopped" and "same error" in run.note and len(run.steps) == 3
+    assert len(model.requests) == 3
+
+
+def test_huge_output_is_capped_for_the_model(ip, model):
+    model.reset(code("print('x' * 1_000_000)"), "A lot of x.")
+    _, run = codeact(ip, model, "flood")
+    feedback = model.requests[1]["messages"][-1]["content"]
+    assert len(feedback) < 5000 and "characters cut" in feedback
+    assert run.steps[0].output in feedback
+
+
+def test_input_raises_at_once(ip, model):
+    model.reset(code("name = input('Your name? ')"), "I cannot ask.")
+    _, run = codeact(ip, model, "ask")
+    assert run.steps[0].error.ename == "StdinNotAvailable"
+    assert "input() is not available" in run.steps[0].output
+
+
+def test_step_timeout_interrupts_and_the_shell_stays_usable(ip, model):
+    model.reset(code("import time\nprint('begin', flush=True)\ntime.sleep(30)\nslept = True"), "Too slow.")
+    ip.user_ns.pop("slept", None)
+    _, run = codeact(ip, model, "sleep", "--timeout 1")
+    step = run.steps[0]
+    assert step.timed_out and "timeout" in step.output and "begin" in step.output
+    assert "slept" not in ip.user_ns and run.status == "answered"
+    assert ip.run_cell("1 + 1").result == 2
+
+
+def test_secrets_never_reach_the_model(ip, model, monkeypatch):
+    monkeypatch.setenv("SHOP_API_KEY", "sk-live-0123456789abcdef")
+    model.reset(code("import os\nprint(os.environ['SHOP_API_KEY'])"), "It is set.")
+    _, run = codeact(ip, model, "what is my key? sk-live-0123456789abcdef")
+    sent = str(model.requests)
+    assert "sk-live-0123456789abcdef" not in sent and "[REDACTED]" in sent
+    assert run.steps[0].output == "[REDACTED]"
+
+
+def test_arun_from_code_returns_the_run(ip, model):
+    model.reset(code("print(2 ** 10)"), "1024")
+    result = ip.run_cell(f"import codeact_magic\nr = await codeact_magic.arun('power', model={MODEL!r}, "
+                         f"api_base={model.url!r}, display=False)")
+    assert result.success, result.error_in_exec
+    run = ip.user_ns["r"]
+    assert run is codeact_magic.last_run() and run.status == "answered" and run.answer == "1024"
+
+
+def test_usage_is_summed_over_calls(ip, model):
+    model.reset(code("print(1)"), "one")
+    _, run = codeact(ip, model, "one")
+    assert run.usage.prompt_tokens > 0 and run.usage.completion_tokens > 0
+    assert run.usage.cost is None  # a self-hosted model's price is unknown
+    assert run.steps[0].usage.total_tokens > 0
+
+
+def test_bad_option_is_a_usage_error_and_nothing_runs(ip, model, capsys):
+    result = ip.run_cell(f"%%codeact --max-step 3 {options(model)}\nhi")
+    assert not result.success
+    assert "usage: %%codeact" in capsys.readouterr().err
+    assert model.requests == []
+
+
+def test_empty_request_is_a_usage_error(ip, model, capsys):
+    result = ip.run_cell(f"%%codeact {options(model)}\n   \n")
+    assert not result.success and "write your request" in capsys.readouterr().err
+
+
+def test_no_model_chosen_says_how_to_pick_one(ip, monkeypatch, capsys):
+    monkeypatch.delenv("CODEACT_MODEL", raising=False)
+    result = ip.run_cell("%%codeact\nhello")
+    err = capsys.readouterr().err
+    assert not result.success and "No model is chosen" in err and "CODEACT_MODEL" in err
+
+
+def test_codeact_model_environment_variable_is_the_default(ip, model, monkeypatch):
+    monkeypatch.setenv("CODEACT_MODEL", MODEL)
+    ip.run_line_magic("config", f"CodeAct.api_base = {model.url!r}")
+    model.reset("Hello.")
+    ip.run_cell("%%codeact\nhello")
+    run = codeact_magic.last_run()
+    assert run.status == "answered" and run.model == MODEL and model.requests[0]["model"] == "scripted"
+
+
+def test_load_ext_does_not_import_litellm():
+    import subprocess
+    import sys
+
+    probe = ("from IPython.testing.globalipapp import start_ipython; ip = start_ipython(); "
+             "ip.run_line_magic('load_ext', 'codeact_magic'); import sys; "
+             "print('litellm' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert out.stdout.strip().endswith("False")

@@ -1,0 +1,183 @@
+"""The pieces the loop is made of, one at a time."""
+
+from __future__ import annotations
+
+import pytest
+from IPython.core.error import UsageError
+
+from codeact_magic.capture import BoundedText
+from codeact_magic.executor import Execution
+from codeact_magic.magic import Options, parse_options, transform
+from codeact_magic.observation import NO_OUTPUT, clean, observe
+from codeact_magic.prompts import PRESETS, Prompts, preset_for, with_overrides
+from codeact_magic.redact import MARKER, redact, secret_values
+from codeact_magic.reply import parse_reply
+from codeact_magic.run import Step, StepError, Usage
+from codeact_magic.stall import repeats_last_code, same_error_streak
+
+
+# ---- replies ----
+
+@pytest.mark.parametrize("tag", ["python", "py", "ipython", "Python", ""])
+def test_first_runnable_block_is_cut_after_its_fence(tag):
+    reply = f"Compute it.\n```{tag}\nprint(1)\n```\n```output\n1\n```\nThe answer is 1."
+    parsed = parse_reply(reply)
+    assert parsed.code == "print(1)\n"
+    assert parsed.text == f"Compute it.\n```{tag}\nprint(1)\n```"
+
+
+def test_blocks_in_other_languages_are_prose():
+    parsed = parse_reply("Run this in a shell:\n```bash\nls\n```\nDone.")
+    assert parsed.code is None and parsed.text.endswith("Done.")
+    parsed = parse_reply("```text\nnote\n```\n```python\nx = 1\n```")
+    assert parsed.code == "x = 1\n"
+
+
+def test_reply_without_code_is_a_final_answer():
+    assert parse_reply("It is **42**.").code is None
+
+
+def test_unclosed_block_still_yields_its_code():
+    parsed = parse_reply("```python\nx = 1\ny = 2")
+    assert parsed.code == "x = 1\ny = 2\n" and not parsed.closed
+
+
+def test_fence_inside_code_is_not_a_close():
+    parsed = parse_reply('````python\ns = """\n```\n"""\n````\nafter')
+    assert parsed.code == 's = """\n```\n"""\n'
+
+
+# ---- bounded capture ----
+
+def test_bounded_text_keeps_head_and_tail_and_counts_the_cut():
+    buf = BoundedText(100)
+    for i in range(100_000):
+        buf.append(f"{i}\n")
+    out = buf.text(100)
+    assert out.startswith("0\n1\n") and out.endswith("99999\n")
+    assert "characters cut" in out and len(out) < 200
+    assert buf.total == sum(len(f"{i}\n") for i in range(100_000))
+
+
+def test_bounded_text_short_text_is_whole():
+    buf = BoundedText(100)
+    buf.append("hello")
+    assert buf.text() == "hello"
+
+
+# ---- secrets ----
+
+def test_secret_looking_environment_values_are_redacted():
+    env = {"OPENAI_API_KEY": "sk-abcdef123456", "GITHUB_TOKEN": "ghp_zzzzzzzz", "HOME": "/root/home",
+           "DB_PASSWORD": "hunter2hunter2", "FLAG_TOKEN": "1"}
+    values = secret_values(env, extra=["key-in-use-999"])
+    text = "sk-abcdef123456 ghp_zzzzzzzz /root/home hunter2hunter2 key-in-use-999 1"
+    assert redact(text, values) == f"{MARKER} {MARKER} /root/home {MARKER} {MARKER} 1"
+
+
+# ---- observations ----
+
+def _execution(stdout="", stderr="", error=None, result=None, **kw) -> Execution:
+    out, err = BoundedText(20_000), BoundedText(20_000)
+    out.append(stdout)
+    err.append(stderr)
+    return Execution(execution_count=1, stdout=out, stderr=err, error=error, result=result, **kw)
+
+
+def test_observation_of_silent_step_says_so():
+    assert observe(_execution(), limit=1000, secrets=[], timeout=None) == NO_OUTPUT
+
+
+def test_observation_strips_ansi_and_carriage_return_redraws():
+    text = observe(_execution(stdout="\x1b[31mred\x1b[0m\n10%\r50%\r100%\n"), limit=1000,
+                   secrets=[], timeout=None)
+    assert text == "red\n100%"
+
+
+def test_observation_is_capped_with_head_and_tail():
+    text = observe(_execution(stdout="".join(f"line {i}\n" for i in range(100_000))),
+                   limit=1000, secrets=[], timeout=None)
+    assert len(text) < 1100
+    assert text.startswith("line 0\n") and "line 99999" in text and "characters cut" in text
+
+
+def test_observation_of_error_keeps_the_exception_line():
+    try:
+        {}["missing"]
+    except KeyError as exc:
+        error = exc
+    text = observe(_execution(stdout="before\n", error=error), limit=1000, secrets=[], timeout=None)
+    assert text.startswith("before") and text.rstrip().endswith("KeyError: 'missing'")
+    assert "test_units.py" in text  # the step's own frames stay
+
+
+def test_observation_labels_parts_only_when_several():
+    text = observe(_execution(stdout="out\n", result="42"), limit=1000, secrets=[], timeout=None)
+    assert "[stdout]\nout" in text and "[result]\n42" in text
+    assert observe(_execution(result="42"), limit=1000, secrets=[], timeout=None) == "42"
+
+
+def test_clean_leaves_plain_text_alone():
+    assert clean("a\nb\n") == "a\nb\n"
+
+
+# ---- stalls ----
+
+def test_same_code_twice_is_a_stall_whitespace_aside():
+    steps = [Step(code="x = 1\n\nprint(x)\n")]
+    assert repeats_last_code("x = 1\nprint(x)   \n", steps)
+    assert not repeats_last_code("print(x)", steps)
+
+
+def test_same_error_three_times_is_a_stall():
+    e = StepError("NameError", "name 'y' is not defined")
+    assert not same_error_streak([Step("a", error=e), Step("b", error=e)])
+    assert same_error_streak([Step("a", error=e), Step("b", error=e), Step("c", error=e)])
+    assert not same_error_streak([Step("a", error=e), Step("b"), Step("c", error=e)])
+
+
+# ---- options and the transformer ----
+
+def test_options_parse():
+    assert parse_options("--model m --api-base http://x/v1 --max-steps 3 --timeout 2.5 --new") == Options(
+        "m", "http://x/v1", 3, 2.5, True)
+    assert parse_options("") == Options()
+
+
+@pytest.mark.parametrize("line", ["--bogus", "--max-steps zero", "--max-steps 0", "--timeout -1",
+                                  "--model", "stray words", "--model 'unclosed"])
+def test_bad_options_are_a_usage_error(line):
+    with pytest.raises(UsageError, match="usage: %%codeact"):
+        parse_options(line)
+
+
+def test_transform_rewrites_only_codeact_cells():
+    out = transform(["\n", "%%codeact --max-steps 2\n", "sum 'a' and \"b\"\n", "two lines\n"])
+    assert out == ["await __import__('codeact_magic.magic').magic.run_magic_cell("
+                   "'--max-steps 2', 'sum \\'a\\' and \"b\"\\ntwo lines\\n')\n"]
+    assert transform(["%%codeactx\n"]) == ["%%codeactx\n"]
+    assert transform(["x = 1\n"]) == ["x = 1\n"]
+
+
+# ---- prompts ----
+
+def test_presets_and_overrides():
+    assert preset_for("openai/qwen2.5-coder-1.5b").stop == ("```output", "<|im_start|>")
+    assert preset_for("openai/gpt-4o-mini") is PRESETS["default"]
+    with pytest.raises(ValueError, match="unknown prompt preset"):
+        preset_for("m", "nope")
+    p = with_overrides(Prompts(), system="Tools:{python_modules}!", execution_output="")
+    assert p.system_message("import x") == "Tools:\nimport x\n!"
+    assert p.execution_output == Prompts().execution_output
+    assert p.feedback("{braces} kept", failed=False).endswith("{braces} kept")
+
+
+def test_default_system_prompt_has_a_one_shot_example():
+    system = Prompts().system_message()
+    assert "```python" in system and "Execution result:" in system and "{python_modules}" not in system
+
+
+def test_usage_adds_and_unknown_cost_stays_unknown():
+    u = Usage(1, 2, 0.5)
+    u.add(Usage(3, 4, None))
+    assert (u.prompt_tokens, u.completion_tokens, u.cost, u.total_tokens) == (4, 6, None, 10)
