@@ -113,14 +113,13 @@ class LiteLLM:
     async def stream(self, messages: Sequence[Message]) -> AsyncIterator[TextDelta | ModelReply]:
         litellm = import_litellm()
         response = await self._open(litellm, messages)
-        text, usage, finished = "", None, False
+        text, usage = "", None
         try:
             async for chunk in response:
                 usage = getattr(chunk, "usage", None) or usage
                 if not chunk.choices:
                     continue
                 choice = chunk.choices[0]
-                finished = finished or bool(choice.finish_reason)
                 delta = choice.delta.content if choice.delta else None
                 if not delta:
                     continue
@@ -128,7 +127,7 @@ class LiteLLM:
                 if parsed.code is not None and parsed.closed:
                     # The first code block is complete: whatever follows would be invented output.
                     yield TextDelta(parsed.text[len(text):])
-                    text, finished = parsed.text, True
+                    text = parsed.text
                     break
                 text += delta
                 yield TextDelta(delta)
@@ -138,10 +137,6 @@ class LiteLLM:
             raise self._fail(exc) from None
         finally:
             await response.aclose()
-        if not finished:
-            raise ProviderError(
-                f"The reply from '{self.name}' ended without finishing (the stream was cut "
-                "mid-reply). Run the cell again; if it keeps happening, check the server's logs.")
         yield ModelReply(text, self._usage(litellm, messages, text, usage))
 
     def _usage(self, litellm: Any, messages: Sequence[Message], text: str, reported: Any) -> Usage:

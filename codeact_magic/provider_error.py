@@ -63,7 +63,10 @@ def describe(exc: BaseException, *, model: str, api_base: str | None, retries: i
     elif isinstance(exc, litellm.Timeout):
         msg = (f"The model '{model}'{where} did not answer within {timeout:g} s. Check that the "
                "server is up and not overloaded, or raise CodeAct.request_timeout.")
-    elif isinstance(exc, litellm.APIConnectionError) and not _mid_stream(exc):
+    elif _mid_stream(exc):
+        msg = (f"The reply from '{model}' was cut off mid-stream ({detail}). The connection to "
+               "the provider dropped; run the cell again.")
+    elif isinstance(exc, litellm.APIConnectionError) or _unreachable(exc):
         msg = (f"Could not reach the model '{model}'{where} ({detail}). Check that the server is "
                "running and the address is right, and that this machine can reach it.")
     elif isinstance(exc, (litellm.InternalServerError, litellm.ServiceUnavailableError,
@@ -72,9 +75,6 @@ def describe(exc: BaseException, *, model: str, api_base: str | None, retries: i
                "This is on the provider's side: try again in a moment.")
     elif isinstance(exc, litellm.BadRequestError):
         msg = f"The provider refused the request for '{model}' ({detail})."
-    elif _mid_stream(exc) or isinstance(exc, litellm.APIConnectionError):
-        msg = (f"The reply from '{model}' was cut off mid-stream ({detail}). The connection to "
-               "the provider dropped; run the cell again.")
     else:
         msg = f"The call to '{model}' failed ({type(exc).__name__}: {detail})."
     return ProviderError(msg)
@@ -84,4 +84,11 @@ def _mid_stream(exc: BaseException) -> bool:
     text = str(exc).lower()
     return any(s in text for s in ("peer closed connection", "incomplete chunked read",
                                    "remoteprotocolerror", "server disconnected",
-                                   "connection reset", "stream cut"))
+                                   "payload is not completed", "connection reset"))
+
+
+def _unreachable(exc: BaseException) -> bool:
+    # litellm reports a refused or unresolvable connection as an InternalServerError.
+    text = str(exc).lower()
+    return any(s in text for s in ("connection error", "connection refused", "cannot connect",
+                                   "name or service not known", "nodename nor servname"))

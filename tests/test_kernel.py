@@ -1,0 +1,172 @@
+"""The loop in a real Jupyter kernel (a subprocess driven over ZMQ), as JupyterLab or VS Code runs it."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from conftest import SECRET, Reply, code, options, texts, wait_for
+
+pytestmark = pytest.mark.kernel
+
+
+def codeact(kernel, server, request: str, extra: str = "", timeout: float = 60):
+    return kernel.execute(f"%%codeact {options(server, extra)}\n{request}", timeout=timeout)
+
+
+def run_info(kernel) -> dict:
+    return kernel.value(
+        "(lambda r: {'status': r.status, 'answer': r.answer, 'note': r.note, "
+        "'outputs': [s.output for s in r.steps], 'counts': [s.execution_count for s in r.steps], "
+        "'errors': [s.error and s.error.ename for s in r.steps], "
+        "'timed_out': [s.timed_out for s in r.steps]})(codeact_magic.last_run())"
+    )
+
+
+def interrupt_when(kernel, messages_seen: list, predicate, delay: float = 0.3):
+    """Interrupt the kernel (as the ■ button does) once ``predicate(messages)`` holds."""
+
+    def watch():
+        if wait_for(lambda: predicate(messages_seen), timeout=30):
+            time.sleep(delay)
+            kernel.km.interrupt_kernel()
+
+    t = threading.Thread(target=watch, daemon=True)
+    t.start()
+    return t
+
+
+def execute_collecting(kernel, source: str, seen: list, timeout: float = 60):
+    reply = kernel.kc.execute_interactive(source, output_hook=seen.append, timeout=timeout)
+    return reply["content"]
+
+
+def printed(messages: list, text: str) -> bool:
+    return any(m["msg_type"] == "stream" and text in m["content"]["text"] for m in list(messages))
+
+
+def test_run_renders_inline_and_leaves_state(kernel, model):
+    model.reset(code("import math\nroot = math.sqrt(1764)\nprint(root)"), "The root is **42**.")
+    reply, msgs = codeact(kernel, model, "square root of 1764")
+    assert reply["status"] == "ok"
+    [magic_count] = [m["content"]["execution_count"] for m in msgs if m["msg_type"] == "execute_input"]
+    # The user's next cell follows the steps.
+    assert kernel.execute("1")[0]["execution_count"] == magic_count + 2
+    info = run_info(kernel)
+    assert info["status"] == "answered" and info["outputs"] == ["42.0"]
+    assert info["counts"] == [magic_count + 1]
+    # ipykernel replies with the count the shell reached: the magic cell's last step.
+    assert reply["execution_count"] == magic_count + 1
+    assert kernel.value("root") == 42.0
+    # What the user sees in the cell: the streamed reply as Markdown, the step's output, a status
+    # line per step, and the answer.
+    markdown = [m["content"]["data"]["text/markdown"] for m in msgs
+                if m["msg_type"] in ("display_data", "update_display_data")
+                and "text/markdown" in m["content"]["data"]]
+    assert markdown[-1] == "The root is **42**."
+    assert any("```python\nimport math" in md for md in markdown)
+    shown = texts(msgs)
+    assert "42.0" in shown and f"step 1/10 · In [{magic_count + 1}]" in shown
+    assert "Answered after 1 step" in shown
+
+
+def test_displays_are_shown_to_the_model(kernel, model):
+    model.reset(code("from IPython.display import display, Markdown\ndisplay(Markdown('**hello**'))\n"
+                     "{'a': 1}"), "ok")
+    codeact(kernel, model, "display")
+    feedback = model.requests[1]["messages"][-1]["content"]
+    assert "[display]" in feedback and "[result]\n{'a': 1}" in feedback
+
+
+def test_interrupt_during_a_step_stops_the_run_and_keeps_the_kernel(kernel, model):
+    model.reset(code("before_sleep = 1\nimport time\nprint('sleeping', flush=True)\ntime.sleep(60)\n"
+                     "after_sleep = 1"), "never asked")
+    seen: list = []
+    interrupt_when(kernel, seen, lambda msgs: printed(msgs, "sleeping"))
+    started = time.monotonic()
+    reply = execute_collecting(kernel, f"%%codeact {options(model)}\nsleep", seen)
+    assert time.monotonic() - started < 20
+    assert reply["status"] == "ok"  # ended cleanly, not with a traceback
+    info = run_info(kernel)
+    assert info["status"] == "stopped" and "interrupt" in info["note"]
+    assert info["errors"] == ["KeyboardInterrupt"]
+    assert kernel.value("before_sleep") == 1
+    assert kernel.value("'after_sleep' in globals()") is False
+    assert len(model.requests) == 1
+    assert "Stopped by the kernel's interrupt." in texts(seen)
+
+
+def test_interrupt_during_an_async_step(kernel, model):
+    model.reset(code("import asyncio\nprint('waiting', flush=True)\nawait asyncio.sleep(60)"), "never")
+    seen: list = []
+    interrupt_when(kernel, seen, lambda msgs: printed(msgs, "waiting"))
+    started = time.monotonic()
+    reply = execute_collecting(kernel, f"%%codeact {options(model)}\nwait", seen)
+    assert time.monotonic() - started < 20 and reply["status"] == "ok"
+    assert run_info(kernel)["status"] == "stopped"
+    assert kernel.execute("2 + 2")[0]["status"] == "ok"
+
+
+def test_interrupt_while_the_model_streams(kernel, model):
+    model.reset(Reply("I am thinking very slowly about this. " * 40, chunk_size=4, chunk_delay=0.05))
+    seen: list = []
+    interrupt_when(kernel, seen, lambda msgs: any(m["msg_type"] == "update_display_data" for m in msgs))
+    started = time.monotonic()
+    reply = execute_collecting(kernel, f"%%codeact {options(model)}\nthink", seen)
+    assert time.monotonic() - started < 20 and reply["status"] == "ok"
+    info = run_info(kernel)
+    assert info["status"] == "stopped" and info["outputs"] == []
+
+
+@pytest.mark.parametrize("body", ["import time\nprint('begin', flush=True)\ntime.sleep(60)",
+                                  "import asyncio\nprint('begin', flush=True)\nawait asyncio.sleep(60)",
+                                  "print('begin', flush=True)\nwhile True:\n    try:\n        pass\n"
+                                  "    except BaseException:\n        pass"],
+                         ids=["sleep", "async-sleep", "swallows-interrupts"])
+def test_step_timeout_is_told_to_the_model(kernel, model, body):
+    model.reset(code(body), "It took too long, so I stopped.")
+    started = time.monotonic()
+    reply, msgs = codeact(kernel, model, "slow", "--timeout 1.5")
+    assert time.monotonic() - started < 15
+    info = run_info(kernel)
+    assert info["status"] == "answered" and info["timed_out"] == [True]
+    feedback = model.requests[1]["messages"][-1]["content"]
+    assert "1.5 s timeout" in feedback and "begin" in feedback
+    assert kernel.execute("3 + 3")[0]["status"] == "ok"
+
+
+def test_input_raises_instead_of_hanging(kernel, model):
+    model.reset(code("answer = input('Name? ')"), "I cannot ask for input.")
+    started = time.monotonic()
+    codeact(kernel, model, "ask me")
+    assert time.monotonic() - started < 15
+    info = run_info(kernel)
+    assert info["errors"] == ["StdinNotAvailable"] and info["status"] == "answered"
+    # The user's own cells can still use input() afterwards (allow_stdin is theirs).
+    assert kernel.value("__import__('builtins').input.__name__") != "_no_input"
+
+
+def test_secrets_from_the_environment_are_redacted(kernel, model):
+    model.reset(code("import os\nprint('token:', os.environ['MY_SERVICE_TOKEN'])"), "Done.")
+    codeact(kernel, model, "show the token")
+    assert SECRET not in str(model.requests)
+    assert "token: [REDACTED]" in model.requests[1]["messages"][-1]["content"]
+    assert run_info(kernel)["outputs"] == ["token: [REDACTED]"]
+
+
+def test_provider_error_is_shown_as_a_paragraph_and_the_kernel_lives(kernel, model):
+    model.reset(Reply(status=401, error_message="Incorrect API key provided"))
+    reply, msgs = codeact(kernel, model, "hi")
+    assert reply["status"] == "ok"
+    shown = texts(msgs)
+    assert "rejected the credentials" in shown and "Traceback" not in shown
+    assert not any(m["msg_type"] == "error" for m in msgs)
+    assert run_info(kernel)["status"] == "error"
+
+
+def test_bad_options_show_usage_and_run_nothing(kernel, model):
+    reply, msgs = kernel.execute(f"%%codeact --steps 3 {options(model)}\nhi")
+    assert reply["status"] == "error" and reply["ename"] == "UsageError"
+    assert "usage: %%codeact" in reply["evalue"]
+    assert model.requests == []
