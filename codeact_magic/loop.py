@@ -57,7 +57,8 @@ async def codeact_loop(
             while True:
                 turn += 1
                 # Everything the model is sent is redacted here, at one place.
-                run.messages = [{**m, "content": redact(m["content"], secrets())} for m in history]
+                hidden = secrets()
+                run.messages = [{**m, "content": redact(m["content"], hidden)} for m in history]
                 reply: ModelReply | None = None
                 async for chunk in model.stream(run.messages):
                     if isinstance(chunk, TextDelta):
