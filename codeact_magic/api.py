@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any, Callable
 
-from .config import CodeAct
+from .config import CodeAct, ModelChoice
 from .events import Event
 from .executor import Executor
 from .loop import Limits, codeact_loop
@@ -13,6 +15,8 @@ from .prompts import preset_for, with_overrides
 from .run import Run
 
 _last: Run | None = None
+# Characters per token, on the safe side for code and English, to turn a token window into a budget.
+_CHARS_PER_TOKEN = 3
 
 
 def last_run() -> Run | None:
@@ -29,7 +33,7 @@ def _shell() -> Any:
     return shell
 
 
-def _config(shell: Any) -> CodeAct:
+def config_of(shell: Any) -> CodeAct:
     for c in shell.configurables:
         if isinstance(c, CodeAct):
             return c
@@ -37,6 +41,35 @@ def _config(shell: Any) -> CodeAct:
     config = CodeAct(parent=shell)
     shell.configurables.append(config)
     return config
+
+
+async def _local_model(config: CodeAct, progress: Callable[[str], None]) -> tuple[LiteLLM, int]:
+    """Start (or find) the embedded model's server, without blocking the kernel's event loop."""
+    from .local_server import ALIAS, CONTEXT_TOKENS, ensure_running
+
+    loop = asyncio.get_running_loop()
+
+    def report(text: str) -> None:  # called from the worker thread
+        loop.call_soon_threadsafe(progress, text)
+
+    state = await asyncio.to_thread(ensure_running, report)
+    backend = LiteLLM(f"openai/{ALIAS}", api_base=state.api_base, api_key=state.api_key,
+                      max_tokens=config.local_max_tokens,
+                      temperature=config.local_temperature if config.temperature is None else config.temperature,
+                      request_timeout=config.request_timeout, rate_limit_retries=0, free=True)
+    return backend, CONTEXT_TOKENS
+
+
+def _litellm_model(choice: ModelChoice, config: CodeAct, api_base: str | None) -> tuple[LiteLLM, int | None]:
+    backend = LiteLLM(
+        choice.model,
+        api_base=api_base or config.api_base or None,
+        max_tokens=config.max_tokens,
+        temperature=config.temperature,
+        request_timeout=config.request_timeout,
+        rate_limit_retries=config.rate_limit_retries,
+    )
+    return backend, backend.context_tokens()
 
 
 async def arun(
@@ -52,23 +85,33 @@ async def arun(
 ) -> Run:
     """Run the CodeAct loop on ``request`` in the current kernel and return the finished ``Run``.
 
-    Options left out come from ``%config CodeAct``. ``model`` is a litellm id or any ``Model``.
-    ``display`` renders the run in the current cell's output; ``on_event`` sees every event.
-    ``new`` starts a fresh conversation (every run does, for now).
+    Options left out come from ``%config CodeAct``. ``model`` is a litellm id, ``"local"`` for the
+    embedded model, or any ``Model``. ``display`` renders the run in the current cell's output;
+    ``on_event`` sees every event. ``new`` starts a fresh conversation (every run does, for now).
     """
     global _last
     shell = _shell()
-    config = _config(shell)
+    config = config_of(shell)
+    sinks: list[Callable[[Event], None]] = [on_event] if on_event else []
+    renderer = None
+    if display:
+        from .inline import renderer_for
+
+        renderer = renderer_for(shell)
+        sinks.append(renderer)
+
+    context_tokens: int | None = None
     if isinstance(model, str) or model is None:
-        name = config.resolve_model(model)
-        backend: Model = LiteLLM(
-            name,
-            api_base=api_base or config.api_base or None,
-            max_tokens=config.max_tokens,
-            temperature=config.temperature,
-            request_timeout=config.request_timeout,
-            rate_limit_retries=config.rate_limit_retries,
-        )
+        choice = config.resolve_model(model)
+        if choice.local:
+            started = time.monotonic()
+            backend, context_tokens = await _local_model(config, renderer.progress if renderer else print)
+            if renderer:
+                renderer.progress(f"local model ready ({time.monotonic() - started:.1f} s)", done=True)
+            name = f"local/{backend.name.split('/', 1)[1]}"
+        else:
+            backend, context_tokens = _litellm_model(choice, config, api_base)
+            name = choice.model
     else:
         name, backend = model.name, model
     prompts = with_overrides(
@@ -79,18 +122,20 @@ async def arun(
     )
     if isinstance(backend, LiteLLM) and not backend.stop:
         backend.stop = prompts.stop
+    reply_tokens = getattr(backend, "max_tokens", None) or 0
     step_timeout = config.step_timeout if timeout is None else timeout
     limits = Limits(
         max_steps=max_steps or config.max_steps,
         step_timeout=step_timeout or None,
         max_output_chars=config.max_output_chars,
+        context_chars=(context_tokens - reply_tokens) * _CHARS_PER_TOKEN if context_tokens else None,
     )
-    run = _last = Run(request=request, model=name)
-    sinks = [s for s in (on_event,) if s is not None]
-    if display:
-        from .inline import renderer_for
+    variables = ""
+    if config.show_variables:
+        from .kernel_context import variables_summary
 
-        sinks.append(renderer_for(shell))
+        variables = variables_summary(shell)
+    run = _last = Run(request=request, model=name)
     async for event in codeact_loop(
         run,
         model=backend,
@@ -98,6 +143,7 @@ async def arun(
         prompts=prompts,
         limits=limits,
         api_key=getattr(backend, "api_key", None),
+        variables=variables,
     ):
         for sink in sinks:
             sink(event)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+from dataclasses import dataclass
 
-from traitlets import Float, Integer, Unicode
+from traitlets import Bool, Float, Integer, Unicode
 from traitlets.config import Configurable
+
+
+LOCAL = "local"  # the model id of the embedded model: `--model local`
 
 
 class NoModelChosen(Exception):
@@ -46,17 +51,45 @@ class CodeAct(Configurable):
         "", help="Shown after a failed step; {execution_feedback} is replaced. Empty: the preset's."
     ).tag(config=True)
 
-    def resolve_model(self, option: str | None = None) -> str:
-        """``--model``, then ``%config CodeAct.model``, then ``CODEACT_MODEL``."""
-        model = option or self.model or os.environ.get("CODEACT_MODEL", "")
-        if not model:
-            raise NoModelChosen(
-                "No model is chosen for %%codeact. Pick one of:\n"
-                "  • a cloud model: %config CodeAct.model = 'openai/gpt-4o-mini' and OPENAI_API_KEY "
-                "in the kernel's environment (any litellm id works: anthropic/..., gemini/...);\n"
-                "  • ollama: --model ollama/qwen2.5-coder;\n"
-                "  • any OpenAI-compatible server (llama.cpp, vLLM): "
-                "--model openai/<name> --api-base http://host:port/v1;\n"
-                "  • or set CODEACT_MODEL in the environment."
-            )
-        return model
+    show_variables = Bool(
+        True, help="Tell the model which variables the kernel holds (names, types, short values; "
+        "never the values of secret-looking names)."
+    ).tag(config=True)
+    local_temperature = Float(
+        0.0, min=0.0, help="Sampling temperature of the embedded model (CodeAct.temperature wins if set)."
+    ).tag(config=True)
+    local_max_tokens = Integer(
+        1024, min=1, help="Most tokens in one reply of the embedded local model."
+    ).tag(config=True)
+
+    def resolve_model(self, option: str | None = None) -> ModelChoice:
+        """``--model``, then ``%config CodeAct.model``, then ``CODEACT_MODEL``, then the embedded
+        model when the ``local`` extra is installed."""
+        for value, source in ((option, "--model"), (self.model, "%config CodeAct.model"),
+                              (os.environ.get("CODEACT_MODEL"), "CODEACT_MODEL")):
+            if value:
+                return ModelChoice(value, source)
+        from .weights import installed
+
+        if installed() and importlib.util.find_spec("llama_cpp") is not None:
+            return ModelChoice(LOCAL, "the embedded default: no --model, CodeAct.model or CODEACT_MODEL")
+        raise NoModelChosen(
+            "No model is chosen for %%codeact. Pick one of:\n"
+            "  • the embedded local model, offline and free: pip install 'codeact-magic[local]';\n"
+            "  • a cloud model: %config CodeAct.model = 'openai/gpt-4o-mini' with OPENAI_API_KEY "
+            "in the kernel's environment (any litellm id works: anthropic/..., gemini/...);\n"
+            "  • ollama: --model ollama/qwen2.5-coder;\n"
+            "  • any OpenAI-compatible server (llama.cpp, vLLM): "
+            "--model openai/<name> --api-base http://host:port/v1;\n"
+            "  • or set CODEACT_MODEL in the environment."
+        )
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    model: str  # a litellm id, or LOCAL
+    source: str  # where the choice came from, for %codeact status
+
+    @property
+    def local(self) -> bool:
+        return self.model == LOCAL

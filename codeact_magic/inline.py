@@ -31,6 +31,10 @@ class TerminalRenderer:
     def __init__(self, out: Any = None) -> None:
         self.out = out or sys.stdout
 
+    def progress(self, text: str, done: bool = False) -> None:
+        self.out.write(f"[{text}]\n")
+        self.out.flush()
+
     def __call__(self, event: Event) -> None:
         out = self.out
         if isinstance(event, ModelText):
@@ -70,6 +74,16 @@ class RichRenderer:
         self._text = ""
         self._shown_at = 0.0
         self._max_steps = 0
+        self._status: Any = None
+
+    def progress(self, text: str, done: bool = False) -> None:
+        """A one-line status, updated in place (preparing the local model…)."""
+        line = text if done else f"⏳ {text}"
+        bundle = {"text/html": f'<div style="{_BOX}">{html.escape(line)}</div>', "text/plain": line}
+        if self._status is None:
+            self._status = self._display(bundle, raw=True, display_id=True)
+        else:
+            self._status.update(bundle, raw=True)
 
     def _show(self, html_text: str, plain: str) -> None:
         self._display({"text/html": html_text, "text/plain": plain}, raw=True)

@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from .context import fit
 from .events import Event, ModelText, RunFinished, RunStarted, StepFinished, StepStarted
 from .executor import Executor
 from .interrupts import Guard
@@ -29,6 +30,8 @@ class Limits:
     max_steps: int = 10
     step_timeout: float | None = 60.0
     max_output_chars: int = 4000
+    # Characters of history the model can take (its context window less the reply), or None.
+    context_chars: int | None = None
 
 
 async def codeact_loop(
@@ -39,12 +42,16 @@ async def codeact_loop(
     prompts: Prompts,
     limits: Limits,
     api_key: str | None = None,
+    variables: str = "",
 ) -> AsyncIterator[Event]:
-    """Drive ``run`` to its end. ``run`` is filled in place; the last event carries it."""
+    """Drive ``run`` to its end. ``run`` is filled in place; the last event carries it.
+
+    ``variables`` summarises what the user's kernel holds, for the model to build on.
+    """
     yield RunStarted(run, limits.max_steps)
     history: list[Message] = [
         {"role": "system", "content": prompts.system_message()},
-        {"role": "user", "content": run.request},
+        {"role": "user", "content": prompts.request_message(run.request, variables)},
     ]
 
     def secrets() -> list[str]:
@@ -58,7 +65,8 @@ async def codeact_loop(
                 turn += 1
                 # Everything the model is sent is redacted here, at one place.
                 hidden = secrets()
-                run.messages = [{**m, "content": redact(m["content"], hidden)} for m in history]
+                sent = fit(history, limits.context_chars)
+                run.messages = [{**m, "content": redact(m["content"], hidden)} for m in sent]
                 reply: ModelReply | None = None
                 async for chunk in model.stream(run.messages):
                     if isinstance(chunk, TextDelta):

@@ -122,6 +122,9 @@ def load(shell: Any) -> None:
         # After leading_empty_lines, before the prompt strippers could touch the request's words.
         transformers.insert(1 if transformers else 0, transform)
     shell.register_magic_function(codeact_cell_magic, magic_kind="cell", magic_name="codeact")
+    from .status import codeact_line_magic
+
+    shell.register_magic_function(codeact_line_magic, magic_kind="line", magic_name="codeact")
 
 
 def unload(shell: Any) -> None:

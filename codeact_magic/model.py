@@ -59,6 +59,7 @@ class LiteLLM:
     request_timeout: float = 120.0
     rate_limit_retries: int = 2
     backoff: float = 1.0  # seconds before the first retry; doubled each time
+    free: bool = False  # a model that costs nothing (the embedded one): cost 0, not "unknown"
     extra: dict[str, Any] = field(default_factory=dict)
     _stop_rejected: bool = field(default=False, repr=False)
 
@@ -85,6 +86,13 @@ class LiteLLM:
         if self.temperature == 0:
             params["temperature"] = 0
         return params
+
+    def context_tokens(self) -> int | None:
+        """The model's input window, where litellm knows it."""
+        try:
+            return import_litellm().get_model_info(self.name).get("max_input_tokens")
+        except Exception:
+            return None
 
     def _fail(self, exc: BaseException) -> ProviderError:
         return describe(exc, model=self.name, api_base=self.api_base,
@@ -147,6 +155,8 @@ class LiteLLM:
             prompt = litellm.token_counter(model=self.name, messages=list(messages))
             completion = litellm.token_counter(model=self.name, text=text)
             estimated = True
+        if self.free:
+            return Usage(prompt, completion, 0.0, estimated)
         try:
             p_cost, c_cost = litellm.cost_per_token(
                 model=self.name, prompt_tokens=prompt, completion_tokens=completion)

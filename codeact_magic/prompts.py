@@ -36,6 +36,10 @@ Assistant: There are **60** days from 2024-01-01 to 2024-03-01.
 
 OUTPUT_TEMPLATE = "Execution result:\n{execution_feedback}"
 
+VARIABLES_TEMPLATE = (
+    "Variables already in the kernel (use them as they are; do not redefine them):\n{variables}"
+)
+
 ERROR_TEMPLATE = (
     "Execution failed:\n{execution_feedback}\n"
     "Fix the code and run it again, or answer in plain words if it cannot be done."
@@ -49,12 +53,19 @@ class Prompts:
     system: str = SYSTEM_TEMPLATE
     execution_output: str = OUTPUT_TEMPLATE
     execution_error: str = ERROR_TEMPLATE
+    variables: str = VARIABLES_TEMPLATE
     # Sent to the server as ``stop``; the reply is cut client-side whatever the server does.
     stop: tuple[str, ...] = ()
 
     def system_message(self, python_modules: str = "") -> str:
         block = f"\n{python_modules.strip()}\n" if python_modules.strip() else ""
         return self.system.replace("{python_modules}", block)
+
+    def request_message(self, request: str, variables: str = "") -> str:
+        """The user's request, with what the kernel already holds."""
+        if not variables.strip():
+            return request
+        return f"{request}\n\n{self.variables.replace('{variables}', variables)}"
 
     def feedback(self, text: str, *, failed: bool) -> str:
         template = self.execution_error if failed else self.execution_output

@@ -12,6 +12,10 @@ _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.IGN
 _MIN_LENGTH = 6
 
 
+def looks_secret(name: str) -> bool:
+    return _SECRET_NAME.search(name) is not None
+
+
 def secret_values(environ: Mapping[str, str] | None = None, extra: Iterable[str | None] = ()) -> list[str]:
     """The values to hide, longest first so a secret containing another is replaced whole."""
     environ = os.environ if environ is None else environ
