@@ -71,6 +71,20 @@ def answers(state: ServerState, timeout: float = 2.0) -> bool:
         return False
 
 
+def usable(state: ServerState) -> bool:
+    """Alive and ours. A server busy with another kernel's long prompt may not answer at once;
+    alive and listening on its port is enough then (it is not replaced under that kernel)."""
+    if not _pid_alive(state.pid):
+        return False
+    if answers(state):
+        return True
+    try:
+        with socket.create_connection(("127.0.0.1", state.port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -136,11 +150,11 @@ def ensure_running(progress: Callable[[str], None] = lambda _: None, weights: We
     """The running server's state, joining the weights and starting the server first if needed."""
     directory = directory or cache_dir()
     state = read_state(directory)
-    if state is not None and answers(state):
+    if state is not None and usable(state):
         return state
     with locked(directory / "server.lock"):
         state = read_state(directory)  # another kernel may have started it meanwhile
-        if state is not None and answers(state):
+        if state is not None and usable(state):
             return state
         if state is not None:
             _terminate(state.pid)  # stale: alive but not answering, or gone

@@ -20,7 +20,7 @@ def _age(seconds: float) -> str:
 
 def report(shell: Any) -> str:
     from .api import config_of
-    from .local_server import MODEL_ID, answers, memory_bytes, read_state
+    from .local_server import MODEL_ID, answers, memory_bytes, read_state, usable
     from .weights import installed, is_ready, model_path
 
     config = config_of(shell)
@@ -41,10 +41,11 @@ def report(shell: Any) -> str:
     state = read_state()
     if state is None:
         lines.append("local server: not running (starts on first use)")
-    elif answers(state):
+    elif usable(state):
         rss = memory_bytes(state.pid)
         memory = f", memory {rss / 2**30:.2f} GiB" if rss else ""
-        lines.append(f"local server: running, pid {state.pid}, port {state.port}, "
+        busy = "" if answers(state) else " (busy answering)"
+        lines.append(f"local server: running{busy}, pid {state.pid}, port {state.port}, "
                      f"up {_age(time.time() - state.started_at)}{memory}")
         lines.append(f"log:          {state.log}")
     else:
