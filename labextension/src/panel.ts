@@ -1,0 +1,314 @@
+/**
+ * The chat side panel, bound to the active notebook. Send inserts a `%%codeact` cell holding the
+ * request at the end of the notebook and runs it (one Python code path for both entry points);
+ * the run's messages, relayed by the plugin, fill the conversation.
+ */
+import { NotebookActions, type NotebookPanel } from '@jupyterlab/notebook';
+import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { Widget } from '@lumino/widgets';
+
+import type { IFinal, IHello, IStepDone, IStepStarted } from './protocol';
+
+export interface IPanelSettings {
+  model: string;
+  apiBase: string;
+  maxSteps: number;
+}
+
+type Entry =
+  | { kind: 'request'; text: string }
+  | { kind: 'reply'; text: string }
+  | { kind: 'step'; index: number; code: string; status: string; count: number | null; runId: string }
+  | { kind: 'final'; status: string; answer: string | null; note: string | null; summary: string }
+  | { kind: 'error'; text: string };
+
+/** The environment variable litellm reads for a provider's key, for the hint under the input. */
+export function keyVariable(model: string): string | null {
+  const provider = model.includes('/') ? model.split('/')[0] : model.startsWith('gpt') ? 'openai' : '';
+  const known: Record<string, string> = {
+    openai: 'OPENAI_API_KEY',
+    anthropic: 'ANTHROPIC_API_KEY',
+    gemini: 'GEMINI_API_KEY',
+    mistral: 'MISTRAL_API_KEY',
+    groq: 'GROQ_API_KEY',
+    deepseek: 'DEEPSEEK_API_KEY',
+    openrouter: 'OPENROUTER_API_KEY',
+    azure: 'AZURE_API_KEY',
+    cohere: 'COHERE_API_KEY',
+    xai: 'XAI_API_KEY',
+    together_ai: 'TOGETHERAI_API_KEY'
+  };
+  return known[provider] ?? null;
+}
+
+export class CodeactPanel extends Widget {
+  constructor(private rendermime: IRenderMimeRegistry) {
+    super();
+    this.id = 'codeact-panel';
+    this.title.caption = 'CodeAct';
+    this.title.label = 'CodeAct';
+    this.addClass('jp-codeact-panel');
+    this.node.innerHTML = `
+      <div class="jp-codeact-header">
+        <div class="jp-codeact-title">CodeAct</div>
+        <div class="jp-codeact-target"></div>
+      </div>
+      <div class="jp-codeact-log" role="log" aria-live="polite"></div>
+      <div class="jp-codeact-input">
+        <textarea rows="3" placeholder="Ask for something to compute, in plain words. Enter sends, Shift+Enter for a new line."></textarea>
+        <div class="jp-codeact-buttons">
+          <span class="jp-codeact-hint"></span>
+          <button class="jp-codeact-stop jp-mod-styled jp-mod-warn" disabled>Stop</button>
+          <button class="jp-codeact-send jp-mod-styled jp-mod-accept">Send</button>
+        </div>
+      </div>`;
+    this.textarea.addEventListener('keydown', event => {
+      if (event.key === 'Enter' && !event.shiftKey) {
+        event.preventDefault();
+        void this.send();
+      }
+    });
+    this.sendButton.addEventListener('click', () => void this.send());
+    this.stopButton.addEventListener('click', () => void this.stop());
+    this.update();
+  }
+
+  private notebook: NotebookPanel | null = null;
+  private logs = new WeakMap<NotebookPanel, Entry[]>();
+  private running = new WeakMap<NotebookPanel, boolean>();
+  private settings: IPanelSettings = { model: '', apiBase: '', maxSteps: 0 };
+
+  private get textarea(): HTMLTextAreaElement {
+    return this.node.querySelector('textarea')!;
+  }
+  private get sendButton(): HTMLButtonElement {
+    return this.node.querySelector('.jp-codeact-send')!;
+  }
+  private get stopButton(): HTMLButtonElement {
+    return this.node.querySelector('.jp-codeact-stop')!;
+  }
+
+  focusInput(): void {
+    this.textarea.focus();
+  }
+
+  setSettings(settings: IPanelSettings): void {
+    this.settings = settings;
+    this.render();
+  }
+
+  setNotebook(panel: NotebookPanel | null): void {
+    if (this.notebook) {
+      this.notebook.sessionContext.kernelChanged.disconnect(this.render, this);
+      this.notebook.sessionContext.statusChanged.disconnect(this.render, this);
+    }
+    this.notebook = panel;
+    if (panel) {
+      panel.sessionContext.kernelChanged.connect(this.render, this);
+      panel.sessionContext.statusChanged.connect(this.render, this);
+    }
+    this.render();
+  }
+
+  private log(panel: NotebookPanel): Entry[] {
+    let entries = this.logs.get(panel);
+    if (!entries) {
+      entries = [];
+      this.logs.set(panel, entries);
+    }
+    return entries;
+  }
+
+  // ---- run messages, relayed by the plugin for the notebook they belong to ----
+
+  runStarted(panel: NotebookPanel, hello: IHello): void {
+    this.running.set(panel, true);
+    const log = this.log(panel);
+    // A run started by a %%codeact cell typed in the notebook shows its request too.
+    if (!log.length || log[log.length - 1].kind !== 'request') {
+      log.push({ kind: 'request', text: hello.request });
+    }
+    this.refresh(panel);
+  }
+
+  token(panel: NotebookPanel, text: string): void {
+    const log = this.log(panel);
+    const last = log[log.length - 1];
+    if (last && last.kind === 'reply') {
+      last.text += text;
+    } else {
+      log.push({ kind: 'reply', text });
+    }
+    this.refresh(panel);
+  }
+
+  stepStarted(panel: NotebookPanel, hello: IHello, msg: IStepStarted): void {
+    this.log(panel).push({ kind: 'step', index: msg.index, code: msg.code, status: 'running', count: null, runId: hello.run_id });
+    this.refresh(panel);
+  }
+
+  stepDone(panel: NotebookPanel, msg: IStepDone): void {
+    const entry = this.log(panel).find(e => e.kind === 'step' && e.index === msg.index && e.status === 'running');
+    if (entry && entry.kind === 'step') {
+      entry.status = msg.status === 'ok' ? 'done' : msg.error ? `${msg.error.ename}` : msg.status;
+      entry.count = msg.execution_count;
+    }
+    this.refresh(panel);
+  }
+
+  final(panel: NotebookPanel, msg: IFinal): void {
+    this.running.set(panel, false);
+    this.log(panel).push({ kind: 'final', status: msg.status, answer: msg.answer, note: msg.note, summary: msg.summary });
+    this.refresh(panel);
+  }
+
+  runEnded(panel: NotebookPanel): void {
+    this.running.set(panel, false);
+    this.refresh(panel);
+  }
+
+  // ---- actions ----
+
+  private magicLine(): string {
+    const parts = ['%%codeact'];
+    if (this.settings.model) {
+      parts.push('--model', this.settings.model);
+    }
+    if (this.settings.apiBase) {
+      parts.push('--api-base', this.settings.apiBase);
+    }
+    if (this.settings.maxSteps > 0) {
+      parts.push('--max-steps', String(this.settings.maxSteps));
+    }
+    return parts.join(' ');
+  }
+
+  async send(): Promise<void> {
+    const panel = this.notebook;
+    const text = this.textarea.value.trim();
+    if (!panel || !text) {
+      return;
+    }
+    const kernel = panel.sessionContext.session?.kernel;
+    if (!kernel) {
+      this.log(panel).push({ kind: 'error', text: 'This notebook has no running kernel: start one first.' });
+      this.refresh(panel);
+      return;
+    }
+    this.textarea.value = '';
+    this.log(panel).push({ kind: 'request', text });
+    this.running.set(panel, true);
+    this.refresh(panel);
+    // Load the magic quietly (a no-op when already loaded): the transcript shows only the request.
+    kernel.requestExecute({ code: '%load_ext codeact_magic', silent: true, store_history: false });
+    const model = panel.content.model!;
+    const index = model.cells.length;
+    model.sharedModel.insertCell(index, { cell_type: 'code', source: `${this.magicLine()}\n${text}` } as any);
+    panel.content.activeCellIndex = index;
+    panel.content.deselectAll();
+    // Runs the cell; not awaited here, the run reports over the comm.
+    void NotebookActions.run(panel.content, panel.sessionContext).then(() => {
+      this.running.set(panel, false);
+      this.refresh(panel);
+    });
+  }
+
+  async stop(): Promise<void> {
+    const kernel = this.notebook?.sessionContext.session?.kernel;
+    if (kernel) {
+      // The kernel's interrupt ends the run at once: during the model's reply or a running step.
+      await kernel.interrupt();
+    }
+  }
+
+  // ---- rendering ----
+
+  private refresh(panel: NotebookPanel): void {
+    if (panel === this.notebook) {
+      this.render();
+    }
+  }
+
+  private render(): void {
+    const target = this.node.querySelector('.jp-codeact-target')!;
+    const hint = this.node.querySelector('.jp-codeact-hint')!;
+    const log = this.node.querySelector('.jp-codeact-log')!;
+    const panel = this.notebook;
+    const model = this.settings.model || 'the kernel\'s default (%config CodeAct.model, CODEACT_MODEL, or the embedded model)';
+    const variable = keyVariable(this.settings.model);
+    hint.textContent = variable ? `key from ${variable} in the kernel's environment` : '';
+    if (!panel) {
+      target.textContent = 'No notebook is open: open one to work in it.';
+      this.sendButton.disabled = true;
+      this.stopButton.disabled = true;
+      log.replaceChildren();
+      return;
+    }
+    const kernel = panel.sessionContext.session?.kernel;
+    target.textContent = kernel
+      ? `${panel.title.label} · ${panel.sessionContext.kernelDisplayName} · model: ${model}`
+      : `${panel.title.label} · no kernel: start one to run requests`;
+    const running = this.running.get(panel) ?? false;
+    this.sendButton.disabled = !kernel;
+    this.stopButton.disabled = !running;
+    log.replaceChildren(...this.log(panel).map(entry => this.renderEntry(panel, entry)));
+    log.scrollTop = log.scrollHeight;
+  }
+
+  private renderEntry(panel: NotebookPanel, entry: Entry): HTMLElement {
+    const node = document.createElement('div');
+    node.className = `jp-codeact-entry jp-codeact-${entry.kind}`;
+    switch (entry.kind) {
+      case 'request':
+      case 'reply':
+        node.textContent = entry.text;
+        break;
+      case 'error':
+        node.textContent = entry.text;
+        break;
+      case 'step': {
+        const mark = entry.status === 'running' ? '…' : entry.status === 'done' ? '✓' : '✗';
+        const count = entry.count !== null ? ` · In [${entry.count}]` : '';
+        node.textContent = `${mark} step ${entry.index}${count} · ${entry.status === 'done' ? entry.code.split('\n')[0] : entry.status}`;
+        node.title = 'Show this step in the notebook';
+        node.tabIndex = 0;
+        node.addEventListener('click', () => void this.scrollToStep(panel, entry.runId, entry.index));
+        break;
+      }
+      case 'final': {
+        if (entry.answer) {
+          const body = document.createElement('div');
+          const renderer = this.rendermime.createRenderer('text/markdown');
+          void renderer.renderModel(this.rendermime.createModel({ data: { 'text/markdown': entry.answer } }));
+          body.appendChild(renderer.node);
+          node.appendChild(body);
+        }
+        if (entry.note) {
+          const note = document.createElement('div');
+          note.className = entry.status === 'error' ? 'jp-codeact-note jp-mod-error' : 'jp-codeact-note';
+          note.textContent = entry.note;
+          node.appendChild(note);
+        }
+        const summary = document.createElement('div');
+        summary.className = 'jp-codeact-summary';
+        summary.textContent = entry.summary;
+        node.appendChild(summary);
+        break;
+      }
+    }
+    return node;
+  }
+
+  private async scrollToStep(panel: NotebookPanel, runId: string, index: number): Promise<void> {
+    const notebook = panel.content;
+    const cells = notebook.model!.cells;
+    for (let i = 0; i < cells.length; i++) {
+      const meta = cells.get(i).getMetadata('codeact') as { run_id?: string; step?: number } | undefined;
+      if (meta?.run_id === runId && meta.step === index) {
+        notebook.activeCellIndex = i;
+        await notebook.scrollToCell(notebook.widgets[i], 'center');
+        return;
+      }
+    }
+  }
+}

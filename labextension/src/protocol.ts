@@ -1,0 +1,64 @@
+/**
+ * The kernel <-> frontend comm protocol, version 1. Written down in docs/protocol.md.
+ */
+import type * as nbformat from '@jupyterlab/nbformat';
+
+export const COMM_TARGET = 'codeact_magic';
+export const PROTOCOL_VERSION = 1;
+
+export interface IUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost: number | null;
+}
+
+export interface IHello {
+  type: 'hello';
+  version: number;
+  run_id: string;
+  cell_id: string | null;
+  request: string;
+  model: string;
+  max_steps: number;
+}
+
+export interface IToken {
+  type: 'token';
+  turn: number;
+  text: string;
+}
+
+export interface IStepStarted {
+  type: 'step_started';
+  index: number;
+  code: string;
+  sent_at: number;
+}
+
+export type StepOutput = nbformat.IOutput | { output_type: 'clear_output'; wait: boolean };
+
+export interface IOutputMsg {
+  type: 'output';
+  index: number;
+  output: StepOutput;
+}
+
+export interface IStepDone {
+  type: 'step_done';
+  index: number;
+  execution_count: number | null;
+  status: 'ok' | 'error' | 'timeout';
+  error: { ename: string; evalue: string } | null;
+  seconds: number;
+}
+
+export interface IFinal {
+  type: 'final';
+  status: 'answered' | 'max_steps' | 'stopped' | 'error';
+  answer: string | null;
+  note: string | null;
+  summary: string;
+  usage: IUsage;
+}
+
+export type KernelMessage = IToken | IStepStarted | IOutputMsg | IStepDone | IFinal;
