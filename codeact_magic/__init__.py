@@ -33,6 +33,11 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'codeact_magic' has no attribute {name!r}")
 
 
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where JupyterLab finds the prebuilt extension (for `jupyter labextension develop`)."""
+    return [{"src": "labextension", "dest": "codeact-magic"}]
+
+
 def load_ipython_extension(shell) -> None:
     from .magic import load
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from typing import Any, Callable
 
 from .config import CodeAct, ModelChoice
@@ -130,16 +131,28 @@ async def arun(
         max_output_chars=config.max_output_chars,
         context_chars=(context_tokens - reply_tokens) * _CHARS_PER_TOKEN if context_tokens else None,
     )
+    executor = Executor(shell)
+    run = _last = Run(request=request, model=name)
+    if display and renderer is not None and hasattr(shell, "kernel"):
+        from .inline import CompactRenderer
+        from .lab_link import LabLink
+
+        link = await LabLink.open(shell, {"run_id": uuid.uuid4().hex[:12], "request": request,
+                                          "model": name, "max_steps": limits.max_steps})
+        if link is not None:
+            # The extension writes the steps and the answer as cells; the magic cell summarises.
+            run.ui_latency_ms = link.cell_latency_ms
+            executor.router_factory = link.router
+            sinks = [s for s in sinks if s is not renderer] + [link, CompactRenderer.taking_over(renderer)]
     variables = ""
     if config.show_variables:
         from .kernel_context import variables_summary
 
         variables = variables_summary(shell)
-    run = _last = Run(request=request, model=name)
     async for event in codeact_loop(
         run,
         model=backend,
-        executor=Executor(shell),
+        executor=executor,
         prompts=prompts,
         limits=limits,
         api_key=getattr(backend, "api_key", None),

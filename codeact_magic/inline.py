@@ -131,6 +131,33 @@ class RichRenderer:
             self._show(f'<div style="{_BOX}">{html.escape(line)}</div>', line)
 
 
+class CompactRenderer(RichRenderer):
+    """The magic cell's output when the JupyterLab extension holds the run: the steps and the
+    answer are cells of their own, so this shows one status line and the summary."""
+
+    @classmethod
+    def taking_over(cls, renderer: RichRenderer) -> CompactRenderer:
+        """Goes on in the status line ``renderer`` already shows (the local model's start, say)."""
+        compact = cls()
+        compact._status = renderer._status
+        return compact
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            self._max_steps = event.max_steps
+            self.progress("waiting for the model…")
+        elif isinstance(event, StepStarted):
+            self.progress(f"step {event.index}/{self._max_steps} running in the cell below…")
+        elif isinstance(event, StepFinished):
+            self.progress(f"step {event.index}/{self._max_steps} done; waiting for the model…")
+        elif isinstance(event, RunFinished):
+            run = event.run
+            self.progress(summary(run), done=True)
+            if run.note:
+                style = _ERROR if run.status == "error" else _BOX
+                self._show(f'<div style="{style}">{html.escape(run.note)}</div>', run.note)
+
+
 def renderer_for(shell: Any):
     """Rich output where a Jupyter frontend renders it; plain text in a terminal."""
     if type(shell).__name__ == "ZMQInteractiveShell" or hasattr(shell, "kernel"):

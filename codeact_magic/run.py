@@ -65,3 +65,5 @@ class Run:
     usage: Usage = field(default_factory=Usage)
     # The conversation as sent to the model (redacted), for inspection.
     messages: list[dict] = field(default_factory=list)
+    # With the JupyterLab extension: ms from each step's code being ready to its cell in the page.
+    ui_latency_ms: list[float] = field(default_factory=list)

@@ -1,0 +1,122 @@
+"""The link between a run and the JupyterLab extension: one comm per run (docs/protocol.md).
+
+Opened at the start of each run, never reused (a comm of an earlier page is dead after a browser
+reload). No answer within a second, or a frontend without the target: the run renders inline.
+Comm handlers only hand data to the event loop, thread-safely: under some ipykernel versions they
+run in another thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from .events import Event, ModelText, RunFinished, StepFinished, StepStarted
+from .inline import summary
+from .routing import OutputRouter
+
+TARGET = "codeact_magic"
+VERSION = 1
+HANDSHAKE_TIMEOUT = 1.0
+
+
+def _now_ms() -> float:
+    return time.time() * 1000
+
+
+class LabLink:
+    def __init__(self, comm: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self._comm = comm
+        self._loop = loop
+        self._ack: asyncio.Future = loop.create_future()
+        self._sent_at: dict[int, float] = {}
+        self.closed = False
+        # Milliseconds from a step's code being ready to its cell being in the page.
+        self.cell_latency_ms: list[float] = []
+
+    @classmethod
+    async def open(cls, shell: Any, hello: dict[str, Any]) -> LabLink | None:
+        """Handshake with the extension; None where no extension holds the run's notebook cell."""
+        kernel = getattr(shell, "kernel", None)
+        if kernel is None:
+            return None
+        parent = kernel.get_parent("shell") or {}
+        cell_id = (parent.get("metadata") or {}).get("cellId")
+        if not cell_id:
+            return None  # not a notebook cell (a console, a client that sends no cell ids)
+        try:
+            from comm import create_comm
+        except ImportError:
+            return None
+        loop = asyncio.get_running_loop()
+        link = cls(None, loop)  # the comm comes next: its handlers need the link
+
+        def on_msg(msg: dict) -> None:
+            loop.call_soon_threadsafe(link._receive, msg["content"]["data"])
+
+        def on_close(msg: dict) -> None:
+            loop.call_soon_threadsafe(link._on_close)
+
+        link._comm = create_comm(target_name=TARGET, data={"type": "hello", "version": VERSION,
+                                                            "cell_id": cell_id, **hello})
+        link._comm.on_msg(on_msg)
+        link._comm.on_close(on_close)
+        try:
+            acked = await asyncio.wait_for(asyncio.shield(link._ack), HANDSHAKE_TIMEOUT)
+        except asyncio.TimeoutError:
+            acked = False
+        if not acked:
+            link.close()
+            return None
+        return link
+
+    def _receive(self, data: dict) -> None:
+        kind = data.get("type")
+        if kind == "hello_ack" and not self._ack.done():
+            self._ack.set_result(data.get("version") == VERSION)
+        elif kind == "cell_shown":
+            sent = self._sent_at.get(data.get("index"))
+            if sent is not None:
+                self.cell_latency_ms.append(float(data.get("at", 0)) - sent)
+
+    def _on_close(self) -> None:
+        self.closed = True
+        if not self._ack.done():
+            self._ack.set_result(False)
+
+    def _send(self, data: dict) -> None:
+        if not self.closed:
+            self._comm.send(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._comm.close()
+
+    def router(self, index: int) -> OutputRouter:
+        """Where step ``index``'s outputs go: into its cell."""
+        return OutputRouter(lambda output: self._send({"type": "output", "index": index,
+                                                       "output": output}))
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, ModelText):
+            self._send({"type": "token", "turn": event.turn, "text": event.text})
+        elif isinstance(event, StepStarted):
+            self._sent_at[event.index] = _now_ms()
+            self._send({"type": "step_started", "index": event.index, "code": event.code,
+                        "sent_at": self._sent_at[event.index]})
+        elif isinstance(event, StepFinished):
+            step = event.step
+            status = "timeout" if step.timed_out else "error" if step.error else "ok"
+            error = {"ename": step.error.ename, "evalue": step.error.evalue} if step.error else None
+            self._send({"type": "step_done", "index": event.index, "status": status, "error": error,
+                        "execution_count": step.execution_count, "seconds": round(event.seconds, 3)})
+        elif isinstance(event, RunFinished):
+            run = event.run
+            usage = run.usage
+            self._send({"type": "final", "status": run.status, "answer": run.answer, "note": run.note,
+                        "summary": summary(run),
+                        "usage": {"prompt_tokens": usage.prompt_tokens,
+                                  "completion_tokens": usage.completion_tokens, "cost": usage.cost}})
+            self.close()
