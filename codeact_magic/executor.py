@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import getpass
+import os
 import sys
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -89,6 +90,15 @@ def _record_displays(shell: Any, into: list[str], limit: int) -> Iterator[None]:
         pub.unregister_hook(hook)
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def without_harness_frames(stb: list[str]) -> list[str]:
+    """IPython's rendered traceback without this package's frames (the interrupt or timeout
+    handler, the input() stand-in): the user reads their step's code, not the harness."""
+    return [entry for entry in stb if _PACKAGE_DIR not in entry] or stb
+
+
 @contextmanager
 def _unrecorded_shell_output(shell: Any, paused: Callable[[], ContextManager]) -> Iterator[None]:
     """In a terminal the shell prints ``Out[n]: ...`` and its coloured tracebacks to stdout. The
@@ -97,9 +107,9 @@ def _unrecorded_shell_output(shell: Any, paused: Callable[[], ContextManager]) -
     show_traceback = shell._showtraceback
     display_hook = sys.displayhook
 
-    def _showtraceback(*args: Any, **kwargs: Any) -> Any:
+    def _showtraceback(etype: Any, evalue: Any, stb: list[str]) -> Any:
         with paused():
-            return show_traceback(*args, **kwargs)
+            return show_traceback(etype, evalue, without_harness_frames(stb))
 
     def _displayhook(value: Any) -> None:
         with paused():

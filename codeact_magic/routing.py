@@ -106,8 +106,10 @@ class OutputRouter:
             return None
 
         def show_traceback(etype: Any, evalue: Any, stb: list[str]) -> None:
+            from .executor import without_harness_frames
+
             self.emit({"output_type": "error", "ename": getattr(etype, "__name__", str(etype)),
-                       "evalue": str(evalue), "traceback": stb})
+                       "evalue": str(evalue), "traceback": without_harness_frames(stb)})
 
         own = shell.__dict__.get("_showtraceback")
         shell.display_pub.register_hook(display_hook)

@@ -134,3 +134,11 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05):
 
 
 __all__ = ["Reply", "code", "options", "run_cell", "texts", "wait_for", "SECRET", "MODEL"]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    # Lets fixtures see whether their test failed (the browser tests screenshot the page then).
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)

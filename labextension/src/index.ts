@@ -70,8 +70,13 @@ function attach(kernel: Kernel.IKernelConnection, tracker: INotebookTracker, cha
         case 'step_started': {
           const index = transcript.stepStarted(data);
           chat.stepStarted(panel, hello, data);
+          // Painted on the next frame: that is when the user can see it.
           requestAnimationFrame(() => {
-            comm.send({ type: 'cell_shown', index: data.index, at: Date.now(), cell_index: index });
+            const at = Date.now();
+            chat.cellShown(panel, data.index, at - data.sent_at);
+            if (!comm.isDisposed) {
+              comm.send({ type: 'cell_shown', index: data.index, at, cell_index: index });
+            }
           });
           break;
         }

@@ -18,7 +18,15 @@ export interface IPanelSettings {
 type Entry =
   | { kind: 'request'; text: string }
   | { kind: 'reply'; text: string }
-  | { kind: 'step'; index: number; code: string; status: string; count: number | null; runId: string }
+  | {
+      kind: 'step';
+      index: number;
+      code: string;
+      status: string;
+      count: number | null;
+      runId: string;
+      latencyMs?: number;
+    }
   | { kind: 'final'; status: string; answer: string | null; note: string | null; summary: string }
   | { kind: 'error'; text: string };
 
@@ -147,6 +155,19 @@ export class CodeactPanel extends Widget {
     this.refresh(panel);
   }
 
+  /** The step's cell was painted ``ms`` after the kernel had its code. */
+  cellShown(panel: NotebookPanel, index: number, ms: number): void {
+    const entries = this.log(panel);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const entry = entries[i];
+      if (entry.kind === 'step' && entry.index === index) {
+        entry.latencyMs = ms;
+        break;
+      }
+    }
+    this.refresh(panel);
+  }
+
   stepDone(panel: NotebookPanel, msg: IStepDone): void {
     const entry = this.log(panel).find(e => e.kind === 'step' && e.index === msg.index && e.status === 'running');
     if (entry && entry.kind === 'step') {
@@ -158,7 +179,12 @@ export class CodeactPanel extends Widget {
 
   final(panel: NotebookPanel, msg: IFinal): void {
     this.running.set(panel, false);
-    this.log(panel).push({ kind: 'final', status: msg.status, answer: msg.answer, note: msg.note, summary: msg.summary });
+    const log = this.log(panel);
+    const last = log[log.length - 1];
+    if (msg.answer && last?.kind === 'reply' && last.text.trim() === msg.answer.trim()) {
+      log.pop(); // the streamed answer is shown once more, rendered
+    }
+    log.push({ kind: 'final', status: msg.status, answer: msg.answer, note: msg.note, summary: msg.summary });
     this.refresh(panel);
   }
 
@@ -189,6 +215,8 @@ export class CodeactPanel extends Widget {
     if (!panel || !text) {
       return;
     }
+    // A notebook just opened may still be starting its kernel: wait for it rather than refuse.
+    await panel.sessionContext.ready;
     const kernel = panel.sessionContext.session?.kernel;
     if (!kernel) {
       this.log(panel).push({ kind: 'error', text: 'This notebook has no running kernel: start one first.' });
@@ -271,6 +299,10 @@ export class CodeactPanel extends Widget {
         const count = entry.count !== null ? ` · In [${entry.count}]` : '';
         node.textContent = `${mark} step ${entry.index}${count} · ${entry.status === 'done' ? entry.code.split('\n')[0] : entry.status}`;
         node.title = 'Show this step in the notebook';
+        if (entry.latencyMs !== undefined) {
+          node.dataset.latencyMs = String(Math.round(entry.latencyMs));
+          node.title += ` (its cell appeared ${Math.round(entry.latencyMs)} ms after the code was ready)`;
+        }
         node.tabIndex = 0;
         node.addEventListener('click', () => void this.scrollToStep(panel, entry.runId, entry.index));
         break;

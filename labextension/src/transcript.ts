@@ -86,8 +86,9 @@ export class Transcript {
     this.panel.content.model!.sharedModel.insertCell(index, cell as any);
     const model = this.cells().get(index);
     this.lastId = model.id;
-    const widget = this.panel.content.widgets[index];
-    widget?.addClass(GENERATED_CLASS);
+    markGenerated(this.panel);
+    // The cell's widget may only be created on the next frame (windowed notebooks).
+    requestAnimationFrame(() => markGenerated(this.panel));
     return model;
   }
 

@@ -1,0 +1,221 @@
+"""The JupyterLab extension in a real `jupyter lab`, driven by Debian's Chromium through Playwright,
+with the scripted model server. Screenshots land in test-artifacts/."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+from conftest import Reply, code
+from lab_server import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, LabServer, write_notebook
+
+pytestmark = pytest.mark.browser
+
+KERNEL_IDLE = """() => {
+    const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+    const kernel = panel && panel.sessionContext && panel.sessionContext.session
+        && panel.sessionContext.session.kernel;
+    return !!kernel && kernel.status === 'idle';
+}"""
+GENERATED = ".jp-Notebook .jp-Cell.jp-codeact-generated"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+def _settings_dir(root, model_url: str):
+    # The panel's settings, as a user sets them in Settings > CodeAct.
+    settings = root / "lab-settings" / "codeact-magic"
+    settings.mkdir(parents=True)
+    (settings / "plugin.jupyterlab-settings").write_text(json.dumps(
+        {"model": "openai/scripted", "apiBase": model_url, "maxSteps": 5}))
+    return root / "lab-settings"
+
+
+@pytest.fixture(scope="module")
+def lab(server, tmp_path_factory):
+    root = tmp_path_factory.mktemp("lab")
+    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(_settings_dir(root, server.url))}
+    env.pop("CODEACT_MODEL", None)
+    lab = LabServer(root, env=env)
+    yield lab
+    lab.stop()
+
+
+@pytest.fixture
+def page(browser, lab, request):
+    context = browser.new_context(viewport={"width": 1500, "height": 950})
+    page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
+    yield page
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"failed-{request.node.name}.png"))
+    context.close()
+
+
+def open_notebook(page, lab: LabServer, name: str, cells: list) -> None:
+    write_notebook(lab.root / name, cells)
+    page.goto(lab.page_url(name))
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    wait_idle(page)
+
+
+def wait_idle(page, timeout: float = 60_000) -> None:
+    page.wait_for_function(KERNEL_IDLE, timeout=timeout)
+
+
+def send_from_panel(page, request: str) -> None:
+    page.keyboard.press("Control+Shift+Y")  # the panel's shortcut opens it and focuses the input
+    box = page.locator(".jp-codeact-panel textarea")
+    box.wait_for(state="visible")
+    box.fill(request)
+    box.press("Enter")
+
+
+def cell_sources(page) -> list[str]:
+    """The sources of the notebook's cells, from its model (all of them, rendered or not)."""
+    return page.evaluate("""() => {
+        const cells = window.jupyterapp.shell.currentWidget.content.model.cells;
+        const out = [];
+        for (let i = 0; i < cells.length; i++) { out.push(cells.get(i).sharedModel.getSource()); }
+        return out;
+    }""")
+
+
+def kernel_print(page, expression: str) -> str:
+    """Evaluate in the notebook's kernel, out of band (nothing is added to the notebook)."""
+    return page.evaluate("""async (expression) => {
+        const app = window.jupyterapp;
+        const panel = app.shell.currentWidget;
+        const kernel = panel.sessionContext.session.kernel;
+        let text = '';
+        const future = kernel.requestExecute({code: `print(${expression})`, silent: false, store_history: false});
+        future.onIOPub = msg => { if (msg.header.msg_type === 'stream') text += msg.content.text; };
+        await future.done;
+        return text;
+    }""", expression)
+
+
+def test_a_request_from_the_panel_writes_the_transcript(page, lab, model):
+    model.reset(code("print('hello from step 1')"), code("6 * 7"), "The answer is **42**.")
+    open_notebook(page, lab, "transcript.ipynb", [("markdown", "# My analysis"), "data = [3, 1, 2]"])
+    send_from_panel(page, "What is six times seven?")
+    answer = page.locator(".jp-Notebook .jp-MarkdownCell.jp-codeact-generated .jp-RenderedMarkdown")
+    answer.wait_for(timeout=60_000)
+    assert "The answer is 42." in answer.inner_text()
+    wait_idle(page, 30_000)
+    generated = page.locator(GENERATED)
+    assert generated.count() == 3
+    first, second = generated.nth(0), generated.nth(1)
+    assert "hello from step 1" in first.locator(".jp-OutputArea").inner_text()
+    assert "42" in second.locator(".jp-OutputArea").inner_text()
+    # Real execution counts on the step cells, in order after the magic cell's.
+    prompts = [generated.nth(i).locator(".jp-InputPrompt").inner_text() for i in range(2)]
+    counts = [int(p.split("[")[1].split("]")[0]) for p in prompts]
+    assert counts[1] == counts[0] + 1
+    sources = cell_sources(page)
+    assert sources[0] == "# My analysis" and sources[1] == "data = [3, 1, 2]"  # the user's cells, untouched
+    assert sources[2].startswith("%%codeact --model openai/scripted --api-base ")
+    assert sources[2].endswith("What is six times seven?")
+    assert sources[3] == "print('hello from step 1')" and sources[4] == "6 * 7"
+    # The magic cell shows a compact summary, not the steps' outputs again.
+    magic_output = page.locator(".jp-Notebook .jp-Cell").nth(2).locator(".jp-OutputArea").inner_text()
+    assert "Answered after 2 steps" in magic_output and "hello from step 1" not in magic_output
+    # The panel: the request, the steps, the answer.
+    panel = page.locator(".jp-codeact-panel")
+    assert "What is six times seven?" in panel.locator(".jp-codeact-request").first.inner_text()
+    assert panel.locator(".jp-codeact-step").count() == 2
+    assert "The answer is 42." in panel.locator(".jp-codeact-final").inner_text()
+    # Clicking a step in the panel brings its cell into view and makes it active.
+    panel.locator(".jp-codeact-step").nth(1).click()
+    page.wait_for_selector(".jp-Notebook .jp-Cell.jp-mod-active.jp-codeact-generated")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "lab-transcript.png"))
+    panel.screenshot(path=str(ARTIFACTS / "lab-panel.png"))
+    # From a step's code being ready in the kernel to its cell painted in the page.
+    latency = [int(v) for v in page.eval_on_selector_all(
+        ".jp-codeact-panel .jp-codeact-step", "nodes => nodes.map(n => n.dataset.latencyMs)")]
+    print(f"\nstep code ready -> cell in the page: {latency} ms")
+    assert len(latency) == 2 and all(0 <= ms < 2000 for ms in latency)
+    kernel_side = json.loads(kernel_print(page, "__import__('json').dumps("
+                                                "__import__('codeact_magic').last_run().ui_latency_ms)"))
+    assert all(0 <= ms < 2000 for ms in kernel_side)  # those that arrived before the run ended
+    (ARTIFACTS / "lab-cell-latency.json").write_text(json.dumps(latency))
+
+
+def test_stop_mid_step_ends_the_run_and_leaves_a_consistent_notebook(page, lab, model):
+    model.reset(code("import time\nprint('sleeping', flush=True)\ntime.sleep(60)\nprint('woke up')"),
+                "never asked")
+    open_notebook(page, lab, "stop.ipynb", ["x = 1"])
+    send_from_panel(page, "Sleep for a minute")
+    step = page.locator(GENERATED).first
+    step.locator(".jp-OutputArea", has_text="sleeping").wait_for(timeout=60_000)
+    started = time.monotonic()
+    page.locator(".jp-codeact-panel .jp-codeact-stop").click()
+    wait_idle(page, 20_000)
+    assert time.monotonic() - started < 15
+    magic = page.locator(".jp-Notebook .jp-Cell").nth(1)
+    magic.locator(".jp-OutputArea", has_text="Stopped after 1 step").wait_for(timeout=10_000)
+    assert page.locator(GENERATED).count() == 1  # no answer cell, nothing half-made
+    output = step.locator(".jp-OutputArea").inner_text()
+    assert "KeyboardInterrupt" in output and "woke up" not in output.splitlines()
+    assert "interrupts.py" not in output  # the harness's own frame is hidden from the user
+    assert page.locator(".jp-codeact-panel .jp-codeact-stop").is_disabled()
+    assert cell_sources(page)[0] == "x = 1"
+    page.screenshot(path=str(ARTIFACTS / "lab-stopped.png"))
+
+
+def test_a_reload_mid_run_loses_no_user_cell_and_leaves_no_junk(page, lab, model):
+    model.reset(code("import time\nprint('working', flush=True)\ntime.sleep(6)"), "Done.")
+    user_cells = [("markdown", "Notes"), "a = 1", "b = a + 1"]
+    open_notebook(page, lab, "reload.ipynb", user_cells)
+    send_from_panel(page, "Work a little")
+    page.locator(GENERATED).first.locator(".jp-OutputArea", has_text="working").wait_for(timeout=60_000)
+    page.reload()
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    page.wait_for_function("() => window.jupyterapp.shell.currentWidget.context.isReady")
+    assert cell_sources(page) == ["Notes", "a = 1", "b = a + 1"]
+    wait_idle(page)  # the run ends in the kernel meanwhile
+    time.sleep(1)
+    assert page.locator(GENERATED).count() == 0
+    assert cell_sources(page) == ["Notes", "a = 1", "b = a + 1"]
+    on_disk = json.loads((lab.root / "reload.ipynb").read_text())
+    assert ["".join(c["source"]) for c in on_disk["cells"]] == ["Notes", "a = 1", "b = a + 1"]
+
+
+def test_without_the_extension_the_run_renders_inline(browser, server, model, tmp_path):
+    root = tmp_path / "plain"
+    root.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "CODEACT_MODEL"}
+    # As for a user who disabled it (or a frontend that never had it).
+    lab = LabServer(root, env=env, disabled=("codeact-magic",))
+    try:
+        model.reset(code("print('inline output')"), "Inline **answer**.")
+        context = browser.new_context(viewport={"width": 1300, "height": 900})
+        page = context.new_page()
+        open_notebook(page, lab, "inline.ipynb",
+                      [f"%load_ext codeact_magic", f"%%codeact --model openai/scripted --api-base {server.url}\nhi"])
+        page.locator(".jp-Notebook .jp-Cell").first.click()
+        page.keyboard.press("Shift+Enter")
+        page.keyboard.press("Shift+Enter")
+        magic = page.locator(".jp-Notebook .jp-Cell").nth(1)
+        magic.locator(".jp-OutputArea", has_text="Answered after 1 step").wait_for(timeout=60_000)
+        output = magic.locator(".jp-OutputArea").inner_text()
+        assert "inline output" in output and "Inline answer." in output
+        assert page.locator(GENERATED).count() == 0
+        assert page.locator(".jp-codeact-panel").count() == 0
+        page.screenshot(path=str(ARTIFACTS / "lab-inline.png"))
+        context.close()
+    finally:
+        lab.stop()
