@@ -38,12 +38,14 @@ class LabServer:
         page_config.parent.mkdir(parents=True, exist_ok=True)
         off = {name: True for name in ("@jupyterlab/apputils-extension:announcements", *disabled)}
         page_config.write_text(json.dumps({"disabledExtensions": off}))
+        cls = "LabApp" if app == "lab" else "JupyterNotebookApp"
         command = [sys.executable, "-m", "jupyterlab" if app == "lab" else "notebook",
                    "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
                    f"--ServerApp.token={self.token}", f"--ServerApp.root_dir={root}",
-                   "--ServerApp.disable_check_xsrf=True", "--LabApp.news_url=None",
-                   "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-                   "--LabApp.expose_app_in_browser=True"]
+                   "--ServerApp.disable_check_xsrf=True", f"--{cls}.expose_app_in_browser=True"]
+        if app == "lab":
+            command += ["--LabApp.news_url=None",
+                        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
         if os.geteuid() == 0:
             command.append("--allow-root")
         self.log = open(root / f"{app}-server.log", "wb")

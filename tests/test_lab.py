@@ -219,3 +219,31 @@ def test_without_the_extension_the_run_renders_inline(browser, server, model, tm
         context.close()
     finally:
         lab.stop()
+
+
+def test_notebook_7_gets_the_transcript_too(browser, server, model, tmp_path):
+    root = tmp_path / "nb7"
+    root.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "CODEACT_MODEL"}
+    notebook = LabServer(root, env=env, app="notebook")
+    try:
+        model.reset(code("print('in notebook 7')"), "Notebook **7** works.")
+        context = browser.new_context(viewport={"width": 1300, "height": 900})
+        page = context.new_page()
+        write_notebook(root / "nb7.ipynb", ["%load_ext codeact_magic",
+                                            f"%%codeact --model openai/scripted --api-base {server.url}\nhi"])
+        page.goto(notebook.page_url("nb7.ipynb"))
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+        wait_idle(page)
+        page.locator(".jp-Notebook .jp-Cell").first.click()
+        page.keyboard.press("Shift+Enter")
+        page.keyboard.press("Shift+Enter")
+        answer = page.locator(".jp-Notebook .jp-MarkdownCell.jp-codeact-generated .jp-RenderedMarkdown")
+        answer.wait_for(timeout=60_000)
+        assert "Notebook 7 works." in answer.inner_text()
+        step = page.locator(GENERATED).first
+        assert "in notebook 7" in step.locator(".jp-OutputArea").inner_text()
+        page.screenshot(path=str(ARTIFACTS / "notebook7-transcript.png"))
+        context.close()
+    finally:
+        notebook.stop()
