@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from typing import Any, Callable
 
 from .config import CodeAct, ModelChoice
-from .events import Event
+from .control import MODES
+from .events import Event, RunFinished
 from .executor import Executor
 from .loop import Limits, codeact_loop
 from .model import LiteLLM, Model
@@ -81,6 +81,7 @@ async def arun(
     max_steps: int | None = None,
     timeout: float | None = None,
     new: bool = False,
+    mode: str | None = None,
     display: bool = True,
     on_event: Callable[[Event], None] | None = None,
 ) -> Run:
@@ -89,10 +90,14 @@ async def arun(
     Options left out come from ``%config CodeAct``. ``model`` is a litellm id, ``"local"`` for the
     embedded model, or any ``Model``. ``display`` renders the run in the current cell's output;
     ``on_event`` sees every event. ``new`` starts a fresh conversation (every run does, for now).
+    ``mode``: ``auto`` runs every step; ``confirm`` asks before each; ``step`` pauses after each.
     """
     global _last
     shell = _shell()
     config = config_of(shell)
+    mode = mode or config.mode
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
     sinks: list[Callable[[Event], None]] = [on_event] if on_event else []
     renderer = None
     if display:
@@ -130,20 +135,25 @@ async def arun(
         step_timeout=step_timeout or None,
         max_output_chars=config.max_output_chars,
         context_chars=(context_tokens - reply_tokens) * _CHARS_PER_TOKEN if context_tokens else None,
+        max_cost=config.max_cost,
     )
     executor = Executor(shell)
     run = _last = Run(request=request, model=name)
-    if display and renderer is not None and hasattr(shell, "kernel"):
-        from .inline import CompactRenderer
-        from .lab_link import LabLink
+    control = None
+    if display and renderer is not None:
+        from .frontends import choose
 
-        link = await LabLink.open(shell, {"run_id": uuid.uuid4().hex[:12], "request": request,
-                                          "model": name, "max_steps": limits.max_steps})
-        if link is not None:
-            # The extension writes the steps and the answer as cells; the magic cell summarises.
-            run.ui_latency_ms = link.cell_latency_ms
-            executor.router_factory = link.router
-            sinks = [s for s in sinks if s is not renderer] + [link, CompactRenderer.taking_over(renderer)]
+        chosen = await choose(shell, run, mode=mode, max_steps=limits.max_steps, renderer=renderer)
+        sinks = [s for s in sinks if s is not renderer] + chosen.sinks
+        executor.router_factory = chosen.router_factory
+        control = chosen.control
+        if chosen.refusal:
+            run.status, run.note = "error", chosen.refusal
+            for sink in sinks:
+                sink(RunFinished(run))
+            return run
+    elif mode != "auto":
+        raise ValueError(f"mode={mode!r} needs a frontend to ask the user: use display=True")
     variables = ""
     if config.show_variables:
         from .kernel_context import variables_summary
@@ -157,6 +167,7 @@ async def arun(
         limits=limits,
         api_key=getattr(backend, "api_key", None),
         variables=variables,
+        control=control,
     ):
         for sink in sinks:
             sink(event)

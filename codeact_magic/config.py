@@ -6,7 +6,7 @@ import importlib.util
 import os
 from dataclasses import dataclass
 
-from traitlets import Bool, Float, Integer, Unicode
+from traitlets import Bool, Enum, Float, Integer, Unicode
 from traitlets.config import Configurable
 
 
@@ -51,6 +51,15 @@ class CodeAct(Configurable):
         "", help="Shown after a failed step; {execution_feedback} is replaced. Empty: the preset's."
     ).tag(config=True)
 
+    mode = Enum(
+        ["auto", "confirm", "step"], default_value="auto",
+        help="auto: run every step; confirm: ask before each step (Run, Edit, Skip, Stop); "
+        "step: pause after each step until Continue.",
+    ).tag(config=True)
+    max_cost = Float(
+        None, allow_none=True, min=0.0,
+        help="USD. No model call starts once a run has spent this much (where the price is known).",
+    ).tag(config=True)
     show_variables = Bool(
         True, help="Tell the model which variables the kernel holds (names, types, short values; "
         "never the values of secret-looking names)."

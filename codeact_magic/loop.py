@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from .context import fit
+from .control import AutoControl, Control
 from .events import Event, ModelText, RunFinished, RunStarted, StepFinished, StepStarted
 from .executor import Executor
 from .interrupts import Guard
@@ -25,6 +26,11 @@ from .run import Run, Step
 from .stall import repeats_last_code, same_error_streak
 
 
+STOPPED_BY_USER = "Stopped with the Stop button."
+DECLINED = ("The user declined to run that code. Do not run it; propose something else, "
+            "or answer in plain words.")
+
+
 @dataclass(frozen=True)
 class Limits:
     max_steps: int = 10
@@ -32,6 +38,8 @@ class Limits:
     max_output_chars: int = 4000
     # Characters of history the model can take (its context window less the reply), or None.
     context_chars: int | None = None
+    # USD: no model call starts once the run has spent this much (where the price is known).
+    max_cost: float | None = None
 
 
 async def codeact_loop(
@@ -43,11 +51,14 @@ async def codeact_loop(
     limits: Limits,
     api_key: str | None = None,
     variables: str = "",
+    control: Control | None = None,
 ) -> AsyncIterator[Event]:
     """Drive ``run`` to its end. ``run`` is filled in place; the last event carries it.
 
     ``variables`` summarises what the user's kernel holds, for the model to build on.
+    ``control`` approves steps, pauses between them and carries a Stop (default: run everything).
     """
+    control = control or AutoControl()
     yield RunStarted(run, limits.max_steps)
     history: list[Message] = [
         {"role": "system", "content": prompts.system_message()},
@@ -60,9 +71,18 @@ async def codeact_loop(
 
     with Guard() as guard:
         try:
-            turn = 0
+            turn = skipped = 0
             while True:
                 turn += 1
+                if control.stop_requested:
+                    run.status, run.note = "stopped", STOPPED_BY_USER
+                    break
+                spent = run.usage.cost
+                if limits.max_cost is not None and spent is not None and spent >= limits.max_cost:
+                    run.status, run.note = "stopped", (
+                        f"Stopped before the next model call: the run has spent ${spent:.4f}, "
+                        f"its budget is ${limits.max_cost:.4f} (CodeAct.max_cost).")
+                    break
                 # Everything the model is sent is redacted here, at one place.
                 hidden = secrets()
                 sent = fit(history, limits.context_chars)
@@ -81,11 +101,11 @@ async def codeact_loop(
                         f"The model '{run.model}' sent an empty reply. Run the cell again, or try "
                         "another model.")
                     break
-                history.append({"role": "assistant", "content": parsed.text})
                 if parsed.code is None:
+                    history.append({"role": "assistant", "content": parsed.text})
                     run.status, run.answer = "answered", parsed.text.strip()
                     break
-                if len(run.steps) >= limits.max_steps:
+                if len(run.steps) + skipped >= limits.max_steps:
                     run.status, run.note = "max_steps", (
                         f"Stopped after {limits.max_steps} steps (the limit) without a final answer; "
                         "the last proposed code was not run. Raise --max-steps to let it go on.")
@@ -97,12 +117,25 @@ async def codeact_loop(
                     break
 
                 index = len(run.steps) + 1
-                yield StepStarted(index, parsed.code)
+                decision = await control.approve(index, parsed.code)
+                if decision.action == "stop":
+                    history.append({"role": "assistant", "content": parsed.text})
+                    run.status, run.note = "stopped", STOPPED_BY_USER
+                    break
+                if decision.action == "skip":
+                    skipped += 1
+                    history.append({"role": "assistant", "content": parsed.text})
+                    history.append({"role": "user", "content": DECLINED})
+                    continue
+                code = (decision.code or parsed.code).rstrip("\n") + "\n"
+                # The model sees the code that ran, the user's edit included, as its own action.
+                history.append({"role": "assistant", "content": parsed.with_code(code)})
+                yield StepStarted(index, code)
                 started = time.monotonic()
-                execution = await executor.run(parsed.code, guard, limits.step_timeout, index)
+                execution = await executor.run(code, guard, limits.step_timeout, index)
                 feedback = observe(execution, limit=limits.max_output_chars, secrets=secrets(),
                                    timeout=limits.step_timeout)
-                step = Step(code=parsed.code, output=feedback, error=step_error(execution.error),
+                step = Step(code=code, output=feedback, error=step_error(execution.error),
                             execution_count=execution.execution_count,
                             timed_out=execution.timed_out, usage=reply.usage)
                 run.steps.append(step)
@@ -118,8 +151,12 @@ async def codeact_loop(
                         f"Stopped: the last three steps failed with the same error "
                         f"({step.error.ename}: {step.error.evalue}).")
                     break
+                if not await control.resume(index):
+                    run.status, run.note = "stopped", STOPPED_BY_USER
+                    break
         except asyncio.CancelledError:
-            run.status, run.note = "stopped", "Stopped by the kernel's interrupt."
+            run.status = "stopped"
+            run.note = STOPPED_BY_USER if control.stop_requested else "Stopped by the kernel's interrupt."
             task = asyncio.current_task()
             if task is not None:
                 task.uncancel()  # the run ends cleanly; the cell itself is not cancelled

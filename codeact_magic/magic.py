@@ -18,6 +18,7 @@ from IPython.core.error import UsageError
 MAGIC = "%%codeact"
 USAGE = (
     "%%codeact [--model MODEL] [--api-base URL] [--max-steps N] [--timeout SECONDS] [--new]\n"
+    "          [--mode auto|confirm|step]\n"
     "<your request, in plain words, on the following lines>"
 )
 
@@ -29,6 +30,7 @@ class Options:
     max_steps: int | None = None
     timeout: float | None = None
     new: bool = False
+    mode: str | None = None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,6 +58,7 @@ def _parser() -> _Parser:
     p.add_argument("--max-steps", dest="max_steps", type=_positive(int))
     p.add_argument("--timeout", type=_positive(float))
     p.add_argument("--new", action="store_true")
+    p.add_argument("--mode", choices=("auto", "confirm", "step"))
     return p
 
 
@@ -81,7 +84,8 @@ async def run_magic_cell(line: str, request: str) -> None:
         raise UsageError(f"write your request on the lines below %%codeact\nusage: {USAGE}")
     try:
         await arun(request.strip("\n"), model=options.model, api_base=options.api_base,
-                   max_steps=options.max_steps, timeout=options.timeout, new=options.new)
+                   max_steps=options.max_steps, timeout=options.timeout, new=options.new,
+                   mode=options.mode)
     except NoModelChosen as exc:
         raise UsageError(str(exc)) from None
 

@@ -15,6 +15,13 @@ class ParsedReply:
     text: str  # the reply cut right after its first code block: only this goes into the history
     code: str | None  # that block's code, or None for a final answer
     closed: bool = True  # False while (or if) the block's closing fence has not arrived
+    before: str = ""  # the prose before the code block
+
+    def with_code(self, code: str) -> str:
+        """This reply with ``code`` in its code block (the user's edit of it)."""
+        if code == self.code:
+            return self.text
+        return f"{self.before}```python\n{code.rstrip()}\n```"
 
 
 def parse_reply(text: str) -> ParsedReply:
@@ -46,9 +53,9 @@ def parse_reply(text: str) -> ParsedReply:
             code = "".join(lines[i + 1 : j])
             if closed:
                 end = close_pos + len(lines[j].rstrip("\r\n"))
-                return ParsedReply(text[:end], code.rstrip("\n") + "\n", True)
+                return ParsedReply(text[:end], code.rstrip("\n") + "\n", True, text[:pos])
             # An unclosed block (the reply hit its token limit, or is still streaming).
-            return ParsedReply(text, code.rstrip("\n") + "\n" if code.strip() else code, False)
+            return ParsedReply(text, code.rstrip("\n") + "\n" if code.strip() else code, False, text[:pos])
         # Prose fence (```text, ```output, ```bash...): skip past it whole.
         if not closed:
             break

@@ -247,3 +247,50 @@ def test_notebook_7_gets_the_transcript_too(browser, server, model, tmp_path):
         context.close()
     finally:
         notebook.stop()
+
+
+def run_prewritten(page, lab: LabServer, name: str, cells: list) -> None:
+    """Open a notebook and run its cells with Shift+Enter, as a user does."""
+    open_notebook(page, lab, name, cells)
+    page.locator(".jp-Notebook .jp-Cell").first.click()
+    for _ in cells:
+        page.keyboard.press("Shift+Enter")
+
+
+def test_the_run_widget_approves_an_edited_step(page, lab, model):
+    model.reset(code("answer = 6 * 6\nprint(answer)"), "The answer is **42**.")
+    run_prewritten(page, lab, "confirm.ipynb", [
+        "%load_ext codeact_magic",
+        f"%%codeact --model openai/scripted --api-base {model.url} --mode confirm\nsix times seven"])
+    widget = page.locator(".codeact-run")
+    widget.locator(".codeact-edit-btn").wait_for(timeout=60_000)
+    assert "answer = 6 * 6" in widget.locator(".codeact-editor").input_value()
+    page.screenshot(path=str(ARTIFACTS / "widget-confirm.png"))
+    widget.locator(".codeact-edit-btn").click()
+    widget.locator(".codeact-editor").fill("answer = 6 * 7\nprint(answer)")
+    widget.locator(".codeact-run-btn").click()
+    answer = page.locator(".jp-Notebook .jp-MarkdownCell.jp-codeact-generated .jp-RenderedMarkdown")
+    answer.wait_for(timeout=60_000)
+    step = page.locator(GENERATED).first
+    assert "42" in step.locator(".jp-OutputArea").inner_text()
+    assert cell_sources(page)[2] == "answer = 6 * 7\nprint(answer)"  # the edit is the transcript
+    widget.locator(".codeact-status", has_text="answered").wait_for(timeout=10_000)
+    assert "answer = 6 * 7" in model.requests[1]["messages"][-2]["content"]
+    page.screenshot(path=str(ARTIFACTS / "widget-confirm-done.png"))
+
+
+def test_the_run_widget_stops_a_run_mid_stream(page, lab, model):
+    model.reset(Reply("Let me think about this at length. " * 60, chunk_size=4, chunk_delay=0.05))
+    run_prewritten(page, lab, "widget-stop.ipynb", [
+        "%load_ext codeact_magic",
+        f"%%codeact --model openai/scripted --api-base {model.url}\nthink"])
+    widget = page.locator(".codeact-run")
+    widget.locator(".codeact-status", has_text="the model is writing").wait_for(timeout=60_000)
+    started = time.monotonic()
+    widget.locator(".codeact-stop").click()
+    widget.locator(".codeact-status", has_text="stopped").wait_for(timeout=15_000)
+    assert time.monotonic() - started < 10
+    assert "Stop button" in widget.locator(".codeact-note").inner_text()
+    assert widget.locator(".codeact-stop").is_disabled()
+    wait_idle(page)
+    page.screenshot(path=str(ARTIFACTS / "widget-stopped.png"))

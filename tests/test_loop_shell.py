@@ -215,3 +215,29 @@ def test_load_ext_does_not_import_litellm():
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
     assert out.stdout.strip().endswith("False")
+
+
+def test_max_cost_stops_before_the_next_model_call(ip, model):
+    # A model whose price litellm knows, served by the scripted server.
+    ip.run_line_magic("config", "CodeAct.max_cost = 0.00005")
+    model.reset(code("print('first')"), code("print('second')"), "never asked")
+    result = ip.run_cell(f"%%codeact --model openai/gpt-4o-mini --api-base {model.url}\nspend")
+    assert result.success
+    run = codeact_magic.last_run()
+    assert run.usage.cost is not None and run.usage.cost >= 0.00005
+    assert run.status == "stopped" and "budget" in run.note and "CodeAct.max_cost" in run.note
+    assert len(model.requests) == 1 and len(run.steps) == 1
+
+
+def test_cost_is_counted_per_step_and_per_run(ip, model):
+    model.reset(code("print(1)"), "One.")
+    ip.run_cell(f"%%codeact --model openai/gpt-4o-mini --api-base {model.url}\none")
+    run = codeact_magic.last_run()
+    assert run.steps[0].usage.cost > 0 and run.usage.cost > run.steps[0].usage.cost
+
+
+def test_confirm_mode_refuses_without_console_input(ip, model, capsys):
+    model.reset(code("print(1)"))
+    ip.run_cell(f"%%codeact {options(model)} --mode confirm\nhi")  # pytest's stdin is no console
+    run = codeact_magic.last_run()
+    assert run.status == "error" and "no console input" in run.note and model.requests == []

@@ -1,0 +1,102 @@
+// The run widget: status, the model's streamed text, the steps, tokens and cost, Stop, and the
+// approvals of the confirm and step modes. Plain DOM, for every widget frontend.
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function money(cost) {
+  return cost === null || cost === undefined ? "cost unknown" : `$${cost.toFixed(4)}`;
+}
+
+function render({ model, el: root }) {
+  root.classList.add("codeact-run");
+  const head = el("div", "codeact-head");
+  const status = el("span", "codeact-status");
+  const usage = el("span", "codeact-usage");
+  const stop = el("button", "codeact-stop", "Stop");
+  stop.title = "Stop the run. A step already running finishes first; the kernel's ■ Interrupt cuts it.";
+  head.append(status, usage, stop);
+  const steps = el("div", "codeact-steps");
+  const text = el("pre", "codeact-text");
+  const pending = el("div", "codeact-pending");
+  const end = el("div", "codeact-end");
+  root.append(head, steps, text, pending, end);
+
+  stop.addEventListener("click", () => model.send({ type: "stop" }));
+
+  function drawHead() {
+    status.textContent = `${model.get("status")} · ${model.get("model_name")}` +
+      (model.get("mode") !== "auto" ? ` · ${model.get("mode")} mode` : "");
+    const u = model.get("usage") || {};
+    usage.textContent = `${(u.prompt_tokens || 0) + (u.completion_tokens || 0)} tokens · ${money(u.cost)}`;
+    stop.disabled = !model.get("running");
+  }
+
+  function drawSteps() {
+    steps.replaceChildren(...model.get("steps").map(step => {
+      const node = el("details", `codeact-step codeact-${step.status}`);
+      const mark = { running: "…", done: "✓", error: "✗", timeout: "⏱", skipped: "↷" }[step.status] || "";
+      const count = step.execution_count !== null && step.execution_count !== undefined ? ` · In [${step.execution_count}]` : "";
+      const summary = el("summary", "", `${mark} step ${step.index}${count}${step.error ? " · " + step.error : ""}`);
+      node.append(summary, el("pre", "codeact-code", step.code));
+      if (step.output) node.append(el("pre", "codeact-output", step.output));
+      return node;
+    }));
+  }
+
+  function drawPending() {
+    const p = model.get("pending") || {};
+    pending.replaceChildren();
+    if (p.kind === "approve") {
+      pending.append(el("div", "codeact-ask", `Step ${p.index} wants to run:`));
+      const editor = el("textarea", "codeact-editor");
+      editor.value = p.code;
+      editor.readOnly = true;
+      editor.rows = Math.min(16, p.code.split("\n").length + 1);
+      const run = el("button", "codeact-run-btn", "Run");
+      const edit = el("button", "codeact-edit-btn", "Edit");
+      const skip = el("button", "codeact-skip-btn", "Skip");
+      const halt = el("button", "codeact-stop-btn", "Stop");
+      run.addEventListener("click", () => model.send({ type: "run", code: editor.value }));
+      edit.addEventListener("click", () => { editor.readOnly = false; editor.focus(); edit.disabled = true; });
+      skip.addEventListener("click", () => model.send({ type: "skip" }));
+      halt.addEventListener("click", () => model.send({ type: "stop" }));
+      const buttons = el("div", "codeact-buttons");
+      buttons.append(run, edit, skip, halt);
+      pending.append(editor, buttons);
+    } else if (p.kind === "continue") {
+      pending.append(el("div", "codeact-ask", `Step ${p.index} is done. Go on when you are ready.`));
+      const go = el("button", "codeact-continue-btn", "Continue");
+      const halt = el("button", "codeact-stop-btn", "Stop");
+      go.addEventListener("click", () => model.send({ type: "continue" }));
+      halt.addEventListener("click", () => model.send({ type: "stop" }));
+      const buttons = el("div", "codeact-buttons");
+      buttons.append(go, halt);
+      pending.append(buttons);
+    }
+  }
+
+  function drawEnd() {
+    end.replaceChildren();
+    const note = model.get("note");
+    if (note) end.append(el("div", `codeact-note codeact-${model.get("outcome")}`, note));
+  }
+
+  drawHead(); drawSteps(); drawPending(); drawEnd();
+  text.textContent = model.get("text");
+  model.on("change:status", drawHead);
+  model.on("change:usage", drawHead);
+  model.on("change:running", drawHead);
+  model.on("change:steps", drawSteps);
+  model.on("change:pending", drawPending);
+  model.on("change:note", drawEnd);
+  model.on("change:text", () => { text.textContent = model.get("text"); });
+  // Tells the kernel this frontend renders widgets (else the run falls back to plain output).
+  model.send({ type: "ready" });
+}
+
+export default { render };
