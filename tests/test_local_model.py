@@ -40,6 +40,7 @@ def test_the_embedded_model_is_the_default(local_kernel):
     assert MODEL_ID in shown and "embedded default" in shown
 
 
+@pytest.mark.timeout(1800)  # twelve real-model tasks on two cores
 def test_dev_task_set(local_kernel):
     results = []
     for task in TASKS:
@@ -62,6 +63,7 @@ def test_dev_task_set(local_kernel):
     assert sum(ok for _, ok, _, _ in results) >= MIN_SOLVED, report
 
 
+@pytest.mark.timeout(900)
 def test_the_server_is_shared_by_kernels_and_a_stale_one_is_replaced(local_kernel):
     state = read_state()
     assert state is not None
@@ -83,6 +85,7 @@ def test_the_server_is_shared_by_kernels_and_a_stale_one_is_replaced(local_kerne
         other.shutdown()
 
 
+@pytest.mark.timeout(900)
 def test_the_example_notebook_answers_with_the_embedded_model(tmp_path):
     nb = nbformat.read(EXAMPLE, as_version=4)
     NotebookClient(nb, timeout=600, kernel_name="python3",
