@@ -19,6 +19,7 @@ import traitlets
 
 from .control import Decision, Mode
 from .events import Event, ModelText, RunFinished, RunStarted, StepFinished, StepStarted
+from .inline import summary
 
 _STATIC = Path(__file__).parent / "static"
 READY_TIMEOUT = 1.0
@@ -38,6 +39,7 @@ class RunWidget(anywidget.AnyWidget):
     pending = traitlets.Dict({}).tag(sync=True)
     usage = traitlets.Dict({}).tag(sync=True)
     note = traitlets.Unicode("").tag(sync=True)
+    summary = traitlets.Unicode("").tag(sync=True)
     outcome = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, *, model: str, mode: Mode, max_steps: int, **kwargs: Any) -> None:
@@ -154,6 +156,7 @@ class RunWidget(anywidget.AnyWidget):
             self.status = {"answered": "answered", "max_steps": "stopped at the step limit",
                            "stopped": "stopped", "error": "failed"}.get(run.status or "", "ended")
             self.note = run.note or ""
+            self.summary = summary(run)
         if self._run is not None and not isinstance(event, ModelText):
             u = self._run.usage
             self.usage = {"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,

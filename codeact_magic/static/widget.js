@@ -84,6 +84,8 @@ function render({ model, el: root }) {
     end.replaceChildren();
     const note = model.get("note");
     if (note) end.append(el("div", `codeact-note codeact-${model.get("outcome")}`, note));
+    const summary = model.get("summary");
+    if (summary) end.append(el("div", "codeact-summary", summary));
   }
 
   drawHead(); drawSteps(); drawPending(); drawEnd();
@@ -94,6 +96,7 @@ function render({ model, el: root }) {
   model.on("change:steps", drawSteps);
   model.on("change:pending", drawPending);
   model.on("change:note", drawEnd);
+  model.on("change:summary", drawEnd);
   model.on("change:text", () => { text.textContent = model.get("text"); });
   // Tells the kernel this frontend renders widgets (else the run falls back to plain output).
   model.send({ type: "ready" });
