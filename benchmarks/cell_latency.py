@@ -27,14 +27,18 @@ from scripted_server import Reply, ScriptedServer  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--reply-seconds", type=float, default=0.5,
+                        help="how long each scripted reply takes to stream (a fast cloud model: "
+                        "about half a second; 0: all at once, the browser's worst case)")
     args = parser.parse_args()
     server = ScriptedServer().start()
 
     def reply(body: dict) -> Reply:
         done = sum(1 for m in body["messages"] if m["role"] == "assistant")
-        if done < args.steps:
-            return Reply(f"Step {done + 1}.\n```python\nprint({done} * 2)\n```")
-        return Reply("Done.")
+        text = (f"Step {done + 1}.\n```python\nprint({done} * 2)\n```" if done < args.steps
+                else "Done.")
+        pieces = max(1, len(text) // 6)
+        return Reply(text, chunk_delay=args.reply_seconds / pieces)
 
     server.default = reply
     root = Path(tempfile.mkdtemp())
@@ -68,7 +72,8 @@ def main() -> None:
         server.stop()
     latency.sort()
     p90 = latency[max(0, int(len(latency) * 0.9) - 1)]
-    print(f"{args.steps} steps from the panel, step code ready -> cell painted in the page (ms)")
+    print(f"{args.steps} steps from the panel, replies streaming over {args.reply_seconds:g} s each: "
+          "step code ready -> cell painted in the page (ms)")
     print(f"{'median':>8} {'p90':>8} {'min':>8} {'max':>8} {'goal':>8}")
     print(f"{statistics.median(latency):>8.0f} {p90:>8} {latency[0]:>8} {latency[-1]:>8} {'<= 100':>8}")
 

@@ -294,3 +294,27 @@ def test_the_run_widget_stops_a_run_mid_stream(page, lab, model):
     assert widget.locator(".codeact-stop").is_disabled()
     wait_idle(page)
     page.screenshot(path=str(ARTIFACTS / "widget-stopped.png"))
+
+
+def test_cells_added_elsewhere_during_a_run_keep_the_transcript_in_place(page, lab, model):
+    model.reset(code("import time\nprint('first', flush=True)\ntime.sleep(3)"), code("print('second')"),
+                "Both done.")
+    open_notebook(page, lab, "edits.ipynb", ["top = 1", "bottom = 2"])
+    send_from_panel(page, "Two steps please")
+    page.locator(GENERATED).first.locator(".jp-OutputArea", has_text="first").wait_for(timeout=60_000)
+    # Meanwhile the user adds a cell at the top and one at the very end, and edits another.
+    page.evaluate("""() => {
+        const model = window.jupyterapp.shell.currentWidget.content.model;
+        model.sharedModel.insertCell(0, {cell_type: 'code', source: 'added_at_top = True'});
+        model.sharedModel.insertCell(model.cells.length, {cell_type: 'code', source: 'added_at_end = True'});
+        model.cells.get(1).sharedModel.setSource('top = 100');
+    }""")
+    page.locator(".jp-Notebook .jp-MarkdownCell.jp-codeact-generated").wait_for(timeout=60_000)
+    wait_idle(page)
+    sources = cell_sources(page)
+    magic = next(i for i, s in enumerate(sources) if s.startswith("%%codeact"))
+    assert sources[:3] == ["added_at_top = True", "top = 100", "bottom = 2"]
+    # The run's cells follow its magic cell, in order; the user's own cells are as they left them.
+    assert sources[magic + 1:magic + 4] == ["import time\nprint('first', flush=True)\ntime.sleep(3)",
+                                            "print('second')", "Both done."]
+    assert "added_at_end = True" in sources

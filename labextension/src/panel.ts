@@ -252,10 +252,19 @@ export class CodeactPanel extends Widget {
   // ---- rendering ----
 
   private refresh(panel: NotebookPanel): void {
-    if (panel === this.notebook) {
-      this.render();
+    // At most one render a frame: a reply streams in many small pieces, and the page must stay
+    // free to insert the run's cells as they come.
+    if (panel === this.notebook && this.frame === null) {
+      this.frame = requestAnimationFrame(() => {
+        this.frame = null;
+        this.render();
+      });
     }
   }
+
+  private frame: number | null = null;
+  // Rendered Markdown answers are kept: rendering them again on every update would be wasted work.
+  private finals = new WeakMap<Entry, HTMLElement>();
 
   private render(): void {
     const target = this.node.querySelector('.jp-codeact-target')!;
@@ -284,6 +293,10 @@ export class CodeactPanel extends Widget {
   }
 
   private renderEntry(panel: NotebookPanel, entry: Entry): HTMLElement {
+    const kept = this.finals.get(entry);
+    if (kept) {
+      return kept;
+    }
     const node = document.createElement('div');
     node.className = `jp-codeact-entry jp-codeact-${entry.kind}`;
     switch (entry.kind) {
@@ -325,6 +338,7 @@ export class CodeactPanel extends Widget {
         summary.className = 'jp-codeact-summary';
         summary.textContent = entry.summary;
         node.appendChild(summary);
+        this.finals.set(entry, node);
         break;
       }
     }
