@@ -9,6 +9,7 @@ import time
 
 import pytest
 from conftest import Reply, code
+from playwright.sync_api import expect
 from lab_server import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, LabServer, write_notebook
 
 pytestmark = pytest.mark.browser
@@ -111,15 +112,15 @@ def test_a_request_from_the_panel_writes_the_transcript(page, lab, model):
     model.reset(code("print('hello from step 1')"), code("6 * 7"), "The answer is **42**.")
     open_notebook(page, lab, "transcript.ipynb", [("markdown", "# My analysis"), "data = [3, 1, 2]"])
     send_from_panel(page, "What is six times seven?")
-    answer = page.locator(".jp-Notebook .jp-MarkdownCell.jp-codeact-generated .jp-RenderedMarkdown")
+    answer = page.locator(".jp-Notebook .jp-MarkdownCell.jp-codeact-generated .jp-RenderedMarkdown",
+                          has_text="The answer is 42.")
     answer.wait_for(timeout=60_000)
-    assert "The answer is 42." in answer.inner_text()
     wait_idle(page, 30_000)
     generated = page.locator(GENERATED)
     assert generated.count() == 3
     first, second = generated.nth(0), generated.nth(1)
-    assert "hello from step 1" in first.locator(".jp-OutputArea").inner_text()
-    assert "42" in second.locator(".jp-OutputArea").inner_text()
+    expect(first.locator(".jp-OutputArea")).to_contain_text("hello from step 1")
+    expect(second.locator(".jp-OutputArea")).to_contain_text("42")
     # Real execution counts on the step cells, in order after the magic cell's.
     prompts = [generated.nth(i).locator(".jp-InputPrompt").inner_text() for i in range(2)]
     counts = [int(p.split("[")[1].split("]")[0]) for p in prompts]
@@ -130,13 +131,14 @@ def test_a_request_from_the_panel_writes_the_transcript(page, lab, model):
     assert sources[2].endswith("What is six times seven?")
     assert sources[3] == "print('hello from step 1')" and sources[4] == "6 * 7"
     # The magic cell shows a compact summary, not the steps' outputs again.
-    magic_output = page.locator(".jp-Notebook .jp-Cell").nth(2).locator(".jp-OutputArea").inner_text()
-    assert "Answered after 2 steps" in magic_output and "hello from step 1" not in magic_output
+    magic_output = page.locator(".jp-Notebook .jp-Cell").nth(2).locator(".jp-OutputArea")
+    expect(magic_output).to_contain_text("Answered after 2 steps")
+    assert "hello from step 1" not in magic_output.inner_text()
     # The panel: the request, the steps, the answer.
     panel = page.locator(".jp-codeact-panel")
-    assert "What is six times seven?" in panel.locator(".jp-codeact-request").first.inner_text()
-    assert panel.locator(".jp-codeact-step").count() == 2
-    assert "The answer is 42." in panel.locator(".jp-codeact-final").inner_text()
+    expect(panel.locator(".jp-codeact-request").first).to_contain_text("What is six times seven?")
+    expect(panel.locator(".jp-codeact-final")).to_contain_text("The answer is 42.")
+    expect(panel.locator(".jp-codeact-step")).to_have_count(2)
     # Clicking a step in the panel brings its cell into view and makes it active.
     panel.locator(".jp-codeact-step").nth(1).click()
     page.wait_for_selector(".jp-Notebook .jp-Cell.jp-mod-active.jp-codeact-generated")
@@ -238,11 +240,11 @@ def test_notebook_7_gets_the_transcript_too(browser, server, model, tmp_path):
         page.locator(".jp-Notebook .jp-Cell").first.click()
         page.keyboard.press("Shift+Enter")
         page.keyboard.press("Shift+Enter")
-        answer = page.locator(".jp-Notebook .jp-MarkdownCell.jp-codeact-generated .jp-RenderedMarkdown")
-        answer.wait_for(timeout=60_000)
-        assert "Notebook 7 works." in answer.inner_text()
+        answer = page.locator(".jp-Notebook .jp-MarkdownCell.jp-codeact-generated .jp-RenderedMarkdown",
+                              has_text="Notebook 7 works.")
+        answer.wait_for(timeout=60_000)  # rendered Markdown: "**7**" shows as bold 7
         step = page.locator(GENERATED).first
-        assert "in notebook 7" in step.locator(".jp-OutputArea").inner_text()
+        expect(step.locator(".jp-OutputArea")).to_contain_text("in notebook 7")
         page.screenshot(path=str(ARTIFACTS / "notebook7-transcript.png"))
         context.close()
     finally:
@@ -269,10 +271,11 @@ def test_the_run_widget_approves_an_edited_step(page, lab, model):
     widget.locator(".codeact-edit-btn").click()
     widget.locator(".codeact-editor").fill("answer = 6 * 7\nprint(answer)")
     widget.locator(".codeact-run-btn").click()
-    answer = page.locator(".jp-Notebook .jp-MarkdownCell.jp-codeact-generated .jp-RenderedMarkdown")
+    answer = page.locator(".jp-Notebook .jp-MarkdownCell.jp-codeact-generated .jp-RenderedMarkdown",
+                          has_text="The answer is 42.")
     answer.wait_for(timeout=60_000)
     step = page.locator(GENERATED).first
-    assert "42" in step.locator(".jp-OutputArea").inner_text()
+    expect(step.locator(".jp-OutputArea")).to_contain_text("42")
     assert cell_sources(page)[2] == "answer = 6 * 7\nprint(answer)"  # the edit is the transcript
     widget.locator(".codeact-status", has_text="answered").wait_for(timeout=10_000)
     assert "answer = 6 * 7" in model.requests[1]["messages"][-2]["content"]
@@ -290,7 +293,7 @@ def test_the_run_widget_stops_a_run_mid_stream(page, lab, model):
     widget.locator(".codeact-stop").click()
     widget.locator(".codeact-status", has_text="stopped").wait_for(timeout=15_000)
     assert time.monotonic() - started < 10
-    assert "Stop button" in widget.locator(".codeact-note").inner_text()
+    expect(widget.locator(".codeact-note")).to_contain_text("Stop button")
     assert widget.locator(".codeact-stop").is_disabled()
     wait_idle(page)
     page.screenshot(path=str(ARTIFACTS / "widget-stopped.png"))
