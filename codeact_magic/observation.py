@@ -6,7 +6,7 @@ import re
 import traceback
 from pathlib import Path
 
-from .capture import CUT, BoundedText
+from .capture import BoundedText
 from .executor import Execution
 from .redact import redact
 from .run import StepError
@@ -111,4 +111,3 @@ def _stream(buf: BoundedText, budget: int) -> str:
     return clean(buf.text(budget)) if buf.total else ""
 
 
-__all__ = ["CUT", "NO_OUTPUT", "clean", "format_error", "observe", "step_error"]
