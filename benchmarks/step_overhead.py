@@ -55,6 +55,9 @@ class TimedModel:
         finally:
             self.seconds += time.perf_counter() - started
 
+    def usage_of(self, messages, text):
+        return self.inner.usage_of(messages, text)
+
 
 _shell = None
 

@@ -72,6 +72,7 @@ async def codeact_loop(
     with Guard() as guard:
         try:
             turn = skipped = 0
+            streamed = ""
             while True:
                 turn += 1
                 if control.stop_requested:
@@ -88,11 +89,14 @@ async def codeact_loop(
                 sent = fit(history, limits.context_chars)
                 run.messages = [{**m, "content": redact(m["content"], hidden)} for m in sent]
                 reply: ModelReply | None = None
+                streamed = ""  # what arrived so far, counted if the reply is cut short
                 async for chunk in model.stream(run.messages):
                     if isinstance(chunk, TextDelta):
+                        streamed += chunk.text
                         yield ModelText(chunk.text, turn)
                     else:
                         reply = chunk
+                streamed = ""
                 assert reply is not None, "a model stream must end with a ModelReply"
                 run.usage.add(reply.usage)
                 parsed = parse_reply(reply.text)
@@ -155,12 +159,16 @@ async def codeact_loop(
                     run.status, run.note = "stopped", STOPPED_BY_USER
                     break
         except asyncio.CancelledError:
+            if streamed:
+                run.usage.add(model.usage_of(run.messages, streamed))
             run.status = "stopped"
             run.note = STOPPED_BY_USER if control.stop_requested else "Stopped by the kernel's interrupt."
             task = asyncio.current_task()
             if task is not None:
                 task.uncancel()  # the run ends cleanly; the cell itself is not cancelled
         except KeyboardInterrupt:
+            if streamed:
+                run.usage.add(model.usage_of(run.messages, streamed))
             run.status, run.note = "stopped", "Stopped by the kernel's interrupt."
         except ProviderError as exc:
             run.status, run.note = "error", str(exc)

@@ -35,6 +35,10 @@ class Model(Protocol):
 
     def stream(self, messages: Sequence[Message]) -> AsyncIterator[TextDelta | ModelReply]: ...
 
+    def usage_of(self, messages: Sequence[Message], text: str) -> Usage:
+        """Tokens and cost of a reply cut short (a Stop mid-stream): those are paid for too."""
+        ...
+
 
 def import_litellm() -> Any:
     """Import litellm on first use only: it takes seconds, and by default it fetches a price list
@@ -146,6 +150,9 @@ class LiteLLM:
         finally:
             await response.aclose()
         yield ModelReply(text, self._usage(litellm, messages, text, usage))
+
+    def usage_of(self, messages: Sequence[Message], text: str) -> Usage:
+        return self._usage(import_litellm(), messages, text, None)
 
     def _usage(self, litellm: Any, messages: Sequence[Message], text: str, reported: Any) -> Usage:
         if reported is not None and getattr(reported, "prompt_tokens", None) is not None:

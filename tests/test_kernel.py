@@ -111,12 +111,16 @@ def test_interrupt_during_an_async_step(kernel, model):
 def test_interrupt_while_the_model_streams(kernel, model):
     model.reset(Reply("I am thinking very slowly about this. " * 40, chunk_size=4, chunk_delay=0.05))
     seen: list = []
-    interrupt_when(kernel, seen, lambda msgs: any(m["msg_type"] == "update_display_data" for m in msgs))
+    interrupt_when(kernel, seen, lambda msgs: any(
+        "I am thinking" in m["content"].get("data", {}).get("text/markdown", "") for m in msgs
+        if m["msg_type"] in ("display_data", "update_display_data")))
     started = time.monotonic()
     reply = execute_collecting(kernel, f"%%codeact {options(model)}\nthink", seen)
     assert time.monotonic() - started < 20 and reply["status"] == "ok"
     info = run_info(kernel)
     assert info["status"] == "stopped" and info["outputs"] == []
+    # The part of the reply that streamed before the interrupt is counted: it is paid for.
+    assert kernel.value("codeact_magic.last_run().usage.completion_tokens") > 0
 
 
 @pytest.mark.parametrize("body", ["import time\nprint('begin', flush=True)\ntime.sleep(60)",
