@@ -69,6 +69,8 @@ async def choose(shell: Any, run: Run, *, mode: Mode, max_steps: int,
         # No widget manager here (nbclient, a plain frontend): plain output instead of the widget.
         handle.update({"text/plain": ""}, raw=True)
         widget.close()
+    if rendered:
+        widget.expand_steps = link is None
     if link is not None:
         # The extension writes the steps and the answer as cells of their own.
         run.ui_latency_ms = link.cell_latency_ms

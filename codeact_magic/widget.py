@@ -40,6 +40,8 @@ class RunWidget(anywidget.AnyWidget):
     usage = traitlets.Dict({}).tag(sync=True)
     note = traitlets.Unicode("").tag(sync=True)
     summary = traitlets.Unicode("").tag(sync=True)
+    # Steps shown open, code and output, when they are not cells of their own (no JupyterLab link).
+    expand_steps = traitlets.Bool(True).tag(sync=True)
     outcome = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, *, model: str, mode: Mode, max_steps: int, **kwargs: Any) -> None:

@@ -39,6 +39,7 @@ function render({ model, el: root }) {
   function drawSteps() {
     steps.replaceChildren(...model.get("steps").map(step => {
       const node = el("details", `codeact-step codeact-${step.status}`);
+      node.open = model.get("expand_steps");
       const mark = { running: "…", done: "✓", error: "✗", timeout: "⏱", skipped: "↷" }[step.status] || "";
       const count = step.execution_count !== null && step.execution_count !== undefined ? ` · In [${step.execution_count}]` : "";
       const summary = el("summary", "", `${mark} step ${step.index}${count}${step.error ? " · " + step.error : ""}`);
@@ -94,6 +95,7 @@ function render({ model, el: root }) {
   model.on("change:usage", drawHead);
   model.on("change:running", drawHead);
   model.on("change:steps", drawSteps);
+  model.on("change:expand_steps", drawSteps);
   model.on("change:pending", drawPending);
   model.on("change:note", drawEnd);
   model.on("change:summary", drawEnd);
