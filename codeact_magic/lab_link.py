@@ -21,6 +21,11 @@ VERSION = 1
 HANDSHAKE_TIMEOUT = 1.0
 
 
+def _usage(usage: Any) -> dict[str, Any]:
+    return {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
+            "cost": usage.cost}
+
+
 def _now_ms() -> float:
     return time.time() * 1000
 
@@ -111,12 +116,10 @@ class LabLink:
             status = "timeout" if step.timed_out else "error" if step.error else "ok"
             error = {"ename": step.error.ename, "evalue": step.error.evalue} if step.error else None
             self._send({"type": "step_done", "index": event.index, "status": status, "error": error,
-                        "execution_count": step.execution_count, "seconds": round(event.seconds, 3)})
+                        "execution_count": step.execution_count, "seconds": round(event.seconds, 3),
+                        "usage": _usage(step.usage)})
         elif isinstance(event, RunFinished):
             run = event.run
-            usage = run.usage
             self._send({"type": "final", "status": run.status, "answer": run.answer, "note": run.note,
-                        "summary": summary(run),
-                        "usage": {"prompt_tokens": usage.prompt_tokens,
-                                  "completion_tokens": usage.completion_tokens, "cost": usage.cost}})
+                        "summary": summary(run), "usage": _usage(run.usage)})
             self.close()

@@ -147,7 +147,8 @@ class RunWidget(anywidget.AnyWidget):
             output = step.output if len(step.output) <= _SHORT else step.output[:_SHORT] + " …"
             self._set_step(event.index, code=step.code, status=status, output=output,
                            execution_count=step.execution_count,
-                           error=f"{step.error.ename}: {step.error.evalue}" if step.error else "")
+                           error=f"{step.error.ename}: {step.error.evalue}" if step.error else "",
+                           tokens=step.usage.total_tokens, cost=step.usage.cost)
             self.status = "waiting for the model"
         elif isinstance(event, RunFinished):
             run = event.run

@@ -125,6 +125,14 @@ def test_a_request_from_the_panel_writes_the_transcript(page, lab, model):
     prompts = [generated.nth(i).locator(".jp-InputPrompt").inner_text() for i in range(2)]
     counts = [int(p.split("[")[1].split("]")[0]) for p in prompts]
     assert counts[1] == counts[0] + 1
+    metadata = page.evaluate("""() => {
+        const cells = window.jupyterapp.shell.currentWidget.content.model.cells;
+        const out = [];
+        for (let i = 0; i < cells.length; i++) { out.push(cells.get(i).getMetadata('codeact') || null); }
+        return out;
+    }""")
+    assert [m["step"] for m in metadata if m] == [1, 2, "answer"]
+    assert all(m["status"] == "done" and m["usage"]["prompt_tokens"] > 0 for m in metadata if m)
     sources = cell_sources(page)
     assert sources[0] == "# My analysis" and sources[1] == "data = [3, 1, 2]"  # the user's cells, untouched
     assert sources[2].startswith("%%codeact --model openai/scripted --api-base ")

@@ -81,6 +81,7 @@ def test_with_the_extension_steps_go_over_the_comm(kernel, model):
     assert [d["status"] for d in done] == ["ok", "error"]
     assert done[1]["error"] == {"ename": "ZeroDivisionError", "evalue": "division by zero"}
     assert done[1]["execution_count"] == done[0]["execution_count"] + 1
+    assert all(d["usage"]["prompt_tokens"] > 0 for d in done)
     final = msgs[-1]
     assert final["status"] == "answered" and final["answer"] == "The answer is **42**."
     assert "Answered after 2 steps" in final["summary"]

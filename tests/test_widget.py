@@ -135,6 +135,7 @@ def test_the_widget_shows_tokens(kernel, model):
     assert final["status"] == "answered" and final["running"] is False
     assert final["usage"]["prompt_tokens"] > 0 and final["usage"]["cost"] is None
     assert [s["status"] for s in final["steps"]] == ["done"]
+    assert final["steps"][0]["tokens"] > 0  # per step, as well as per run
 
 
 def test_confirm_mode_without_widgets_refuses_to_start(kernel, model):

@@ -42,7 +42,8 @@ function render({ model, el: root }) {
       node.open = model.get("expand_steps");
       const mark = { running: "…", done: "✓", error: "✗", timeout: "⏱", skipped: "↷" }[step.status] || "";
       const count = step.execution_count !== null && step.execution_count !== undefined ? ` · In [${step.execution_count}]` : "";
-      const summary = el("summary", "", `${mark} step ${step.index}${count}${step.error ? " · " + step.error : ""}`);
+      const tokens = step.tokens ? ` · ${step.tokens} tokens · ${money(step.cost)}` : "";
+      const summary = el("summary", "", `${mark} step ${step.index}${count}${step.error ? " · " + step.error : ""}${tokens}`);
       node.append(summary, el("pre", "codeact-code", step.code));
       if (step.output) node.append(el("pre", "codeact-output", step.output));
       return node;

@@ -50,6 +50,7 @@ export interface IStepDone {
   status: 'ok' | 'error' | 'timeout';
   error: { ename: string; evalue: string } | null;
   seconds: number;
+  usage: IUsage;
 }
 
 export interface IFinal {

@@ -143,7 +143,7 @@ export class Transcript {
     cell.executionCount = msg.execution_count;
     cell.executionState = 'idle';
     const status = msg.status === 'ok' ? 'done' : msg.status;
-    cell.setMetadata('codeact', { ...this.meta(msg.index, status) });
+    cell.setMetadata('codeact', { ...this.meta(msg.index, status, msg.usage) });
   }
 
   final(msg: IFinal): void {
