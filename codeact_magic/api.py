@@ -103,8 +103,7 @@ async def arun(
     if display:
         from .inline import renderer_for
 
-        renderer = renderer_for(shell)
-        sinks.append(renderer)
+        renderer = renderer_for(shell)  # also shows the local model's progress, before the run
 
     context_tokens: int | None = None
     if isinstance(model, str) or model is None:
@@ -140,11 +139,11 @@ async def arun(
     executor = Executor(shell)
     run = _last = Run(request=request, model=name)
     control = None
-    if display and renderer is not None:
+    if renderer is not None:
         from .frontends import choose
 
         chosen = await choose(shell, run, mode=mode, max_steps=limits.max_steps, renderer=renderer)
-        sinks = [s for s in sinks if s is not renderer] + chosen.sinks
+        sinks += chosen.sinks
         executor.router_factory = chosen.router_factory
         control = chosen.control
         if chosen.refusal:
