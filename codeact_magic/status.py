@@ -41,10 +41,10 @@ def report(shell: Any) -> str:
     state = read_state()
     if state is None:
         lines.append("local server: not running (starts on first use)")
-    elif usable(state):
+    elif (answering := answers(state)) or usable(state):
         rss = memory_bytes(state.pid)
         memory = f", memory {rss / 2**30:.2f} GiB" if rss else ""
-        busy = "" if answers(state) else " (busy answering)"
+        busy = "" if answering else " (busy answering)"
         lines.append(f"local server: running{busy}, pid {state.pid}, port {state.port}, "
                      f"up {_age(time.time() - state.started_at)}{memory}")
         lines.append(f"log:          {state.log}")

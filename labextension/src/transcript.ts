@@ -42,10 +42,6 @@ export class Transcript {
   private stepCells = new Map<number, string>();
   private lastId: string | null = null;
 
-  get notebookPanel(): NotebookPanel {
-    return this.panel;
-  }
-
   private cells() {
     return this.panel.content.model!.cells;
   }
@@ -162,9 +158,5 @@ export class Transcript {
         cell.setMetadata('codeact', { ...this.meta(index, 'interrupted') });
       }
     }
-  }
-
-  cellIndexOfStep(index: number): number {
-    return this.indexOf(this.stepCells.get(index) ?? null);
   }
 }
