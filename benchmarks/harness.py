@@ -1,0 +1,222 @@
+"""What the task-success benchmarks share: our loop and smolagents' CodeAgent on the same endpoint,
+one task at a time, each outcome appended to a JSONL file as it comes (a long run can be resumed and
+two runs compared), and the tables they print.
+
+Both harnesses run in this process: ours in an in-process IPython shell (the kernel the user would
+have), smolagents in its own local executor. They talk to the same model server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Outcome:
+    """One task done by one harness."""
+
+    task: str
+    harness: str
+    answer: str | None  # the final answer as the harness returned it
+    status: str  # answered, max_steps, stopped, error
+    steps: int  # code steps that ran
+    calls: int  # model calls
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+    # The answer came out of code that ran (final_answer() in a step, or a step's output holds it).
+    from_code: bool = False
+    # Whatever the benchmark scores: solved, sub-answers right...
+    score: dict[str, Any] = field(default_factory=dict)
+    note: str | None = None
+
+
+class Results:
+    """Outcomes appended to a JSONL file as they come; tasks already there are skipped on resume."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.done: dict[tuple[str, str], Outcome] = {}
+        if path is not None and path.exists():
+            for line in path.read_text().splitlines():
+                if line.strip():
+                    o = Outcome(**json.loads(line))
+                    self.done[(o.harness, o.task)] = o
+
+    def add(self, outcome: Outcome) -> None:
+        self.done[(outcome.harness, outcome.task)] = outcome
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a") as f:
+                f.write(json.dumps(asdict(outcome)) + "\n")
+
+    def of(self, harness: str, tasks: Iterable[str]) -> list[Outcome]:
+        return [self.done[(harness, t)] for t in tasks if (harness, t) in self.done]
+
+
+# ---- our loop, in an in-process IPython shell ----
+
+class Ours:
+    """``codeact_magic.arun`` in an in-process IPython shell, with the embedded model by default."""
+
+    name = "ours"
+
+    def __init__(self, model: str = "local", max_steps: int = 10, tactics: str | None = None,
+                 api_base: str | None = None) -> None:
+        from IPython.testing.globalipapp import start_ipython
+
+        self.model, self.max_steps, self.api_base = model, max_steps, api_base
+        self.tactics = tactics
+        self.shell = start_ipython()
+        self.shell.run_line_magic("load_ext", "codeact_magic")
+
+    def run(self, task: str, request: str, namespace: dict[str, Any] | None = None,
+            setup: str = "", cwd: str | None = None) -> tuple[Outcome, Any]:
+        import codeact_magic
+
+        ip = self.shell
+        ip.run_line_magic("reset", "-f")  # each task sees only what it is given
+        if setup:
+            ip.run_cell(setup)
+        if namespace:
+            ip.push(namespace)
+        options = {"model": self.model, "max_steps": self.max_steps, "display": False}
+        if self.api_base:
+            options["api_base"] = self.api_base
+        if self.tactics is not None:
+            options["tactics"] = self.tactics
+        ip.user_ns["__bench_options"] = options
+        here = os.getcwd()
+        started = time.perf_counter()
+        try:
+            if cwd:
+                os.chdir(cwd)
+            with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
+                result = ip.run_cell(f"import codeact_magic as __cm\n"
+                                     f"await __cm.arun({request!r}, **__bench_options)")
+        finally:
+            os.chdir(here)
+        seconds = time.perf_counter() - started
+        if not result.success:
+            raise RuntimeError(f"the run itself failed: {result.error_in_exec!r}")
+        run = codeact_magic.last_run()
+        calls = getattr(run.usage, "calls", 0) or sum(m["role"] == "assistant" for m in run.messages) + 1
+        answer_step = getattr(run, "answer_step", None)
+        outcome = Outcome(task, self.name, run.answer, run.status, len(run.steps), calls,
+                          run.usage.prompt_tokens, run.usage.completion_tokens, seconds,
+                          from_code=answer_step is not None, note=run.note)
+        return outcome, run
+
+
+# ---- smolagents' CodeAgent, same endpoint ----
+
+class Smolagents:
+    """smolagents' CodeAgent on the same OpenAI-compatible endpoint."""
+
+    name = "smolagents"
+
+    def __init__(self, model_id: str, api_base: str, api_key: str, max_steps: int = 10,
+                 max_tokens: int = 1024) -> None:
+        from smolagents import LiteLLMModel
+
+        logging.getLogger("smolagents").setLevel(logging.ERROR)
+        # As DESIGN.md found: llama.cpp's server needs flattened messages, and max_tokens set.
+        self.model = LiteLLMModel(model_id=model_id, api_base=api_base, api_key=api_key,
+                                  flatten_messages_as_text=True, max_tokens=max_tokens, temperature=0)
+        self.max_steps = max_steps
+
+    def run(self, task: str, request: str, additional_args: dict[str, Any] | None = None,
+            imports: list[str] | None = None, cwd: str | None = None) -> tuple[Outcome, Any]:
+        from smolagents import CodeAgent
+
+        agent = CodeAgent(tools=[], model=self.model, max_steps=self.max_steps, verbosity_level=0,
+                          additional_authorized_imports=imports or [])
+        here = os.getcwd()
+        started = time.perf_counter()
+        status, note = "answered", None
+        try:
+            if cwd:
+                os.chdir(cwd)
+            with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
+                answer = agent.run(request, additional_args=additional_args or None)
+            answer = None if answer is None else str(answer)
+        except Exception as exc:  # a failed run counts as unsolved
+            answer, status, note = None, "error", f"{type(exc).__name__}: {exc}"
+        finally:
+            os.chdir(here)
+        seconds = time.perf_counter() - started
+        tokens = agent.monitor.get_total_token_counts()
+        steps = [s for s in agent.memory.steps if type(s).__name__ == "ActionStep"]
+        ran = [s for s in steps if getattr(s, "code_action", None)]
+        final = any(getattr(s, "is_final_answer", False) for s in steps)
+        if answer is not None and not final:
+            status = "max_steps"  # smolagents answers from a last model call without code then
+        outcome = Outcome(task, self.name, answer, status, len(ran), len(steps), tokens.input_tokens,
+                          tokens.output_tokens, seconds, from_code=final, note=note)
+        return outcome, agent
+
+
+def local_endpoint() -> tuple[str, str, str]:
+    """The embedded model's server (started if needed): litellm id, api base, key."""
+    from codeact_magic.local_server import ALIAS, ensure_running
+
+    state = ensure_running(lambda text: print(text, file=sys.stderr))
+    return f"openai/{ALIAS}", state.api_base, state.api_key
+
+
+# ---- tables ----
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
+def table(headers: list[str], rows: list[list[Any]]) -> str:
+    """A Markdown table (it reads in a terminal and pastes into a note)."""
+    cells = [[str(h) for h in headers]] + [[_cell(v) for v in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in cells]
+    lines.insert(1, "| " + " | ".join("-" * w for w in widths) + " |")
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def pct(part: float, whole: float) -> str:
+    return f"{100 * part / whole:.1f} %" if whole else "-"
+
+
+def run_all(tasks: list[Any], harnesses: dict[str, Callable[[Any], Outcome]], results: Results,
+            name_of: Callable[[Any], str], show: bool = False) -> None:
+    """Each harness over every task not yet in ``results``, one harness after the other (each keeps
+    the server's prompt-prefix cache between its own calls)."""
+    for harness, run in harnesses.items():
+        for i, task in enumerate(tasks, 1):
+            key = name_of(task)
+            if (harness, key) in results.done:
+                continue
+            outcome = run(task)
+            results.add(outcome)
+            if show:
+                mark = "OK" if outcome.score.get("solved") else "--"
+                print(f"[{harness} {i}/{len(tasks)}] {mark} {key}: {outcome.steps} steps, "
+                      f"{outcome.seconds:.1f} s, {str(outcome.answer)[:120]!r}", file=sys.stderr,
+                      flush=True)
