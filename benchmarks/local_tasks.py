@@ -65,7 +65,7 @@ def run_ours(task: Task) -> Outcome:
 def run_smolagents(task: Task, api_base: str, api_key: str) -> Outcome:
     from smolagents import CodeAgent, LiteLLMModel
 
-    from codeact_magic.local_server import ALIAS
+    from codeact_magic.local.server import ALIAS
 
     logging.getLogger("smolagents").setLevel(logging.ERROR)
     # As DESIGN.md found: this server needs flattened messages, and max_tokens set.
@@ -96,7 +96,7 @@ def main() -> None:
     args = parser.parse_args()
     tasks = [t for t in TASKS if not args.tasks or t.name in args.tasks.split(",")]
 
-    from codeact_magic.local_server import ensure_running
+    from codeact_magic.local.server import ensure_running
 
     state = ensure_running(print)
     harnesses = {"ours": lambda t: run_ours(t),

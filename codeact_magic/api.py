@@ -6,14 +6,17 @@ import asyncio
 import time
 from typing import Any, Callable
 
-from .config import CodeAct, ModelChoice
+from .config import CodeAct, ModelChoice, config_of
 from .control import MODES
 from .events import Event, RunFinished
 from .executor import Executor
+from .kernel_context import KernelContext, kernel_context
 from .loop import Limits, codeact_loop
 from .model import LiteLLM, Model
 from .prompts import preset_for, with_overrides
 from .run import Run
+from .tactics import Tactics
+from .tactics import parse as parse_tactics
 
 _last: Run | None = None
 # Characters per token, on the safe side for code and English, to turn a token window into a budget.
@@ -34,19 +37,9 @@ def _shell() -> Any:
     return shell
 
 
-def config_of(shell: Any) -> CodeAct:
-    for c in shell.configurables:
-        if isinstance(c, CodeAct):
-            return c
-    # arun() without %load_ext: read the same config anyway.
-    config = CodeAct(parent=shell)
-    shell.configurables.append(config)
-    return config
-
-
 async def _local_model(config: CodeAct, progress: Callable[[str], None]) -> tuple[LiteLLM, int]:
     """Start (or find) the embedded model's server, without blocking the kernel's event loop."""
-    from .local_server import ALIAS, CONTEXT_TOKENS, ensure_running
+    from .local.server import ALIAS, CONTEXT_TOKENS, ensure_running
 
     loop = asyncio.get_running_loop()
 
@@ -57,7 +50,8 @@ async def _local_model(config: CodeAct, progress: Callable[[str], None]) -> tupl
     backend = LiteLLM(f"openai/{ALIAS}", api_base=state.api_base, api_key=state.api_key,
                       max_tokens=config.local_max_tokens,
                       temperature=config.local_temperature if config.temperature is None else config.temperature,
-                      request_timeout=config.request_timeout, rate_limit_retries=0, free=True)
+                      request_timeout=config.request_timeout, rate_limit_retries=0, free=True,
+                      grammar=True)
     return backend, CONTEXT_TOKENS
 
 
@@ -84,24 +78,32 @@ async def arun(
     mode: str | None = None,
     display: bool = True,
     on_event: Callable[[Event], None] | None = None,
+    tactics: str | Tactics | None = None,
+    after: Run | None = None,
 ) -> Run:
     """Run the CodeAct loop on ``request`` in the current kernel and return the finished ``Run``.
 
     Options left out come from ``%config CodeAct``. ``model`` is a litellm id, ``"local"`` for the
     embedded model, or any ``Model``. ``display`` renders the run in the current cell's output;
-    ``on_event`` sees every event. ``new`` starts a fresh conversation (every run does, for now).
+    ``on_event`` sees every event. ``new`` starts a fresh conversation (every run does, unless
+    ``after`` is given).
     ``mode``: ``auto`` runs every step; ``confirm`` asks before each; ``step`` pauses after each.
+    ``tactics``: how the model is made to act and check (``codeact_magic.tactics``; a ``Tactics`` or
+    a spec such as ``"default,-restate"``); default ``%config CodeAct.tactics``.
+    ``after``: a finished run whose conversation this request goes on with (its model sees what
+    was said and done; the kernel's state is whatever it is now).
     """
     global _last
     shell = _shell()
     config = config_of(shell)
+    chosen_tactics = parse_tactics(tactics if tactics is not None else config.tactics)
     mode = mode or config.mode
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
     sinks: list[Callable[[Event], None]] = [on_event] if on_event else []
     renderer = None
     if display:
-        from .inline import renderer_for
+        from .frontends.inline import renderer_for
 
         renderer = renderer_for(shell)  # also shows the local model's progress, before the run
 
@@ -122,6 +124,7 @@ async def arun(
     prompts = with_overrides(
         preset_for(name, config.preset),
         system=config.system_template,
+        system_final_answer=config.system_template,
         execution_output=config.output_template,
         execution_error=config.error_template,
     )
@@ -136,8 +139,18 @@ async def arun(
         context_chars=(context_tokens - reply_tokens) * _CHARS_PER_TOKEN if context_tokens else None,
         max_cost=config.max_cost,
     )
-    executor = Executor(shell)
-    run = _last = Run(request=request, model=name)
+    executor = Executor(shell, final_answer=chosen_tactics.final_answer)
+    run = Run(request=request, model=name)
+    if Executor.busy(shell):
+        # What a run holds is process-wide (stdout, the interrupt, the step timer): one at a time.
+        # The run going on stays last_run(); this one is refused before it shows anything else.
+        run.status, run.note = "error", ("Another %%codeact run is going on in this kernel; runs go "
+                                         "one at a time. Wait for it to end (or stop it), then run "
+                                         "this again.")
+        for sink in sinks + ([renderer] if renderer is not None else []):
+            sink(RunFinished(run))
+        return run
+    _last = run
     control = None
     if renderer is not None:
         from .frontends import choose
@@ -153,20 +166,20 @@ async def arun(
             return run
     elif mode != "auto":
         raise ValueError(f"mode={mode!r} needs a frontend to ask the user: use display=True")
-    variables = ""
+    context = KernelContext()
     if config.show_variables:
-        from .kernel_context import variables_summary
-
-        variables = variables_summary(shell)
+        context = kernel_context(shell, request, rich=chosen_tactics.context == "rich")
     async for event in codeact_loop(
         run,
         model=backend,
         executor=executor,
         prompts=prompts,
         limits=limits,
+        tactics=chosen_tactics,
         api_key=getattr(backend, "api_key", None),
-        variables=variables,
+        context=context,
         control=control,
+        history=after.messages if after is not None and not new else None,
     ):
         for sink in sinks:
             sink(event)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from traitlets import Bool, Enum, Float, Integer, Unicode
 from traitlets.config import Configurable
@@ -60,6 +61,11 @@ class CodeAct(Configurable):
         None, allow_none=True, min=0.0,
         help="USD. No model call starts once a run has spent this much (where the price is known).",
     ).tag(config=True)
+    tactics = Unicode(
+        "default", help="How the model is made to act and check before it answers: 'default', or "
+        "'none' (the 0.1 loop), then changes such as '-restate', '+check', 'require_code=always' "
+        "(codeact_magic.tactics; measured in benchmarks/)."
+    ).tag(config=True)
     show_variables = Bool(
         True, help="Tell the model which variables the kernel holds (names, types, short values; "
         "never the values of secret-looking names)."
@@ -78,7 +84,7 @@ class CodeAct(Configurable):
                               (os.environ.get("CODEACT_MODEL"), "CODEACT_MODEL")):
             if value:
                 return ModelChoice(value, source)
-        from .weights import installed
+        from .local.weights import installed
 
         if installed() and importlib.util.find_spec("llama_cpp") is not None:
             return ModelChoice(LOCAL, "the embedded default: no --model, CodeAct.model or CODEACT_MODEL")
@@ -102,3 +108,13 @@ class ModelChoice:
     @property
     def local(self) -> bool:
         return self.model == LOCAL
+
+
+def config_of(shell: Any) -> CodeAct:
+    for c in shell.configurables:
+        if isinstance(c, CodeAct):
+            return c
+    # arun() without %load_ext: read the same config anyway.
+    config = CodeAct(parent=shell)
+    shell.configurables.append(config)
+    return config

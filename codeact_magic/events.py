@@ -35,8 +35,31 @@ class StepFinished:
 
 
 @dataclass(frozen=True)
+class FollowUp:
+    """The loop sent the model a message of its own (not an output): ``kind`` is "nudge" (it
+    answered without running code), "review" (the request restated before the answer), "stall"
+    (it repeated itself) or "cut" (its reply ended before it was whole)."""
+
+    kind: str
+    text: str
+
+    @property
+    def label(self) -> str:
+        """What a frontend shows of it: one short line."""
+        return FOLLOW_UP_LABELS.get(self.kind, self.kind)
+
+
+FOLLOW_UP_LABELS = {
+    "nudge": "answered without running code: asked to compute it",
+    "review": "asked to check the answer against the request",
+    "stall": "repeated itself: asked for another way",
+    "cut": "the reply ended before it was whole: asked again",
+}
+
+
+@dataclass(frozen=True)
 class RunFinished:
     run: Run
 
 
-Event = RunStarted | ModelText | StepStarted | StepFinished | RunFinished
+Event = RunStarted | ModelText | StepStarted | StepFinished | FollowUp | RunFinished

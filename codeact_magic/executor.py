@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import builtins
 import getpass
-import os
 import sys
+import weakref
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any, Callable, ContextManager, Iterator
+from typing import Any, Callable, ContextManager, Iterator, Protocol
 
 from .capture import BoundedText, tee_std_streams
+from .final_answer import Delivered, Slot, offered
+from .harness_frames import without_harness_frames
 from .interrupts import Guard, StepTimeout
-from .routing import OutputRouter
 
 
 class StdinNotAvailable(RuntimeError):
@@ -40,6 +41,7 @@ class Execution:
     error_before_exec: bool = False
     timed_out: bool = False
     interrupted: bool = False
+    answer: Delivered | None = None  # what the step passed to final_answer(), if it did
 
 
 @contextmanager
@@ -90,15 +92,6 @@ def _record_displays(shell: Any, into: list[str], limit: int) -> Iterator[None]:
         pub.unregister_hook(hook)
 
 
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-
-
-def without_harness_frames(stb: list[str]) -> list[str]:
-    """IPython's rendered traceback without this package's frames (the interrupt or timeout
-    handler, the input() stand-in): the user reads their step's code, not the harness."""
-    return [entry for entry in stb if _PACKAGE_DIR not in entry] or stb
-
-
 @contextmanager
 def _unrecorded_shell_output(shell: Any, paused: Callable[[], ContextManager]) -> Iterator[None]:
     """In a terminal the shell prints ``Out[n]: ...`` and its coloured tracebacks to stdout. The
@@ -127,19 +120,61 @@ def _unrecorded_shell_output(shell: Any, paused: Callable[[], ContextManager]) -
             shell._showtraceback = own
 
 
+class Router(Protocol):
+    """Where a step's outputs go instead of the magic cell (its own notebook cell, say)."""
+
+    def stream(self, name: str, text: str) -> None: ...
+
+    def capture(self, shell: Any) -> ContextManager[None]: ...
+
+
+class RunInProgress(RuntimeError):
+    """A second run in a kernel while one is going on (``asyncio.gather(arun(...), arun(...))``)."""
+
+
+# Shells with a run going on. What a run holds is process-wide (sys.stdout, the SIGINT handler,
+# the one SIGALRM timer), so two at once would undo each other's: one run at a time per kernel.
+_busy: weakref.WeakSet = weakref.WeakSet()
+
+
 class Executor:
     """Runs code as real cells of ``shell``: execution counts, In/Out and the namespace advance."""
 
-    def __init__(self, shell: Any, *, capture_limit: int = 20_000) -> None:
+    def __init__(self, shell: Any, *, capture_limit: int = 20_000, final_answer: bool = False) -> None:
         self.shell = shell
         self.capture_limit = capture_limit
+        # Offer final_answer() to each step's code (the run ends with the value it is given).
+        self.final_answer = final_answer
         # Where a step's outputs go instead of the magic cell (the step's own notebook cell).
-        self.router_factory: Callable[[int], OutputRouter] | None = None
+        self.router_factory: Callable[[int], Router] | None = None
+        self._guard: Guard | None = None
 
-    async def run(self, code: str, guard: Guard, timeout: float | None, index: int = 0) -> Execution:
-        shell = self.shell
+    @staticmethod
+    def busy(shell: Any) -> bool:
+        return shell in _busy
+
+    @contextmanager
+    def session(self) -> Iterator[Guard]:
+        """A run's hold on the kernel: its interrupt and its steps' timer are the run's until it
+        ends. Raises ``RunInProgress`` if another run holds them."""
+        if self.shell in _busy:
+            raise RunInProgress("Another %%codeact run is going on in this kernel; runs go one at "
+                                "a time. Wait for it to end (or stop it), then run this again.")
+        _busy.add(self.shell)
+        try:
+            with Guard() as guard:
+                self._guard = guard
+                yield guard
+        finally:
+            self._guard = None
+            _busy.discard(self.shell)
+
+    async def run(self, code: str, timeout: float | None, index: int = 0) -> Execution:
+        assert self._guard is not None, "Executor.run needs a session()"
+        guard, shell = self._guard, self.shell
         stdout, stderr = BoundedText(self.capture_limit), BoundedText(self.capture_limit)
         displays: list[str] = []
+        slot = Slot()
         try:
             transformed, preprocessing_exc = shell.transform_cell(code), None
         except Exception:
@@ -151,7 +186,9 @@ class Executor:
             stdout, stderr, router.stream if router else None
         ) as paused, _record_displays(shell, displays, self.capture_limit), _unrecorded_shell_output(
             shell, paused
-        ), router.capture(shell) if router else nullcontext():
+        ), router.capture(shell) if router else nullcontext(), offered(
+            shell.user_ns, slot
+        ) if self.final_answer else nullcontext():
             task = asyncio.ensure_future(
                 shell.run_cell_async(code, store_history=True, transformed_cell=transformed,
                                      preprocessing_exc_tuple=preprocessing_exc)
@@ -177,6 +214,7 @@ class Executor:
             displays=displays,
             error=error,
             error_before_exec=before,
+            answer=slot.delivered,
         )
         execution.timed_out = guard.timed_out and isinstance(error, (StepTimeout, asyncio.CancelledError))
         execution.interrupted = guard.interrupted or isinstance(error, KeyboardInterrupt)

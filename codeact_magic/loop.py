@@ -1,7 +1,9 @@
 """The CodeAct loop: ask the model, run its code in the live kernel, show it what happened, repeat.
 
 It yields events and renders nothing: frontends (inline output, widgets, the JupyterLab extension)
-consume the events.
+consume the events. Each reply is read as one of four things (``reply.py``) and the loop is one
+``match`` over them; what it sends back besides outputs (a nudge to compute, the request restated
+before the answer, a warning about a stall) is chosen by its ``Tactics``.
 """
 
 from __future__ import annotations
@@ -9,24 +11,25 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from .context import fit
 from .control import AutoControl, Control
-from .events import Event, ModelText, RunFinished, RunStarted, StepFinished, StepStarted
-from .executor import Executor
-from .interrupts import Guard
+from .events import Event, FollowUp, ModelText, RunFinished, RunStarted, StepFinished, StepStarted
+from .executor import Execution, Executor, RunInProgress
+from .kernel_context import KernelContext
 from .model import Message, Model, ModelReply, TextDelta
 from .observation import observe, step_error
 from .prompts import Prompts
 from .provider_error import ProviderError
 from .redact import redact, secret_values
-from .reply import parse_reply
+from .reply import Answer, Code, Cut, Empty, read_reply
 from .run import Run, Step
 from .stall import repeats_last_code, same_error_streak
-
+from .tactics import DEFAULT, Tactics
+from .window import fit
 
 STOPPED_BY_USER = "Stopped with the Stop button."
+INTERRUPTED = "Stopped by the kernel's interrupt."
 DECLINED = ("The user declined to run that code. Do not run it; propose something else, "
             "or answer in plain words.")
 
@@ -42,6 +45,31 @@ class Limits:
     max_cost: float | None = None
 
 
+@dataclass
+class _Said:
+    """What the loop has already sent back once in this run (each is sent at most once)."""
+
+    nudged: bool = False
+    reviewed: bool = False
+    warned_repeat: bool = False
+    warned_error: bool = False
+    # The final_answer() under review: its text and step. The same code again confirms it.
+    pending: tuple[str, int] | None = None
+    cuts: int = 0
+    skipped: int = 0
+    turn: int = 0
+
+
+@dataclass
+class _Conversation:
+    """The history sent to the model: the system prompt, the request, then replies and outputs."""
+
+    messages: list[Message] = field(default_factory=list)
+
+    def say(self, role: str, content: str) -> None:
+        self.messages.append({"role": role, "content": content})
+
+
 async def codeact_loop(
     run: Run,
     *,
@@ -49,127 +77,217 @@ async def codeact_loop(
     executor: Executor,
     prompts: Prompts,
     limits: Limits,
+    tactics: Tactics = DEFAULT,
     api_key: str | None = None,
-    variables: str = "",
+    context: KernelContext = KernelContext(),
     control: Control | None = None,
+    history: list[Message] | None = None,
 ) -> AsyncIterator[Event]:
     """Drive ``run`` to its end. ``run`` is filled in place; the last event carries it.
 
-    ``variables`` summarises what the user's kernel holds, for the model to build on.
+    ``context`` is what the kernel holds and which files the request names, told with the request.
     ``control`` approves steps, pauses between them and carries a Stop (default: run everything).
+    ``history`` is a finished run's conversation that this request goes on with.
     """
     control = control or AutoControl()
     yield RunStarted(run, limits.max_steps)
-    history: list[Message] = [
-        {"role": "system", "content": prompts.system_message()},
-        {"role": "user", "content": prompts.request_message(run.request, variables)},
-    ]
+    chat = _Conversation(list(history) if history else [
+        {"role": "system", "content": prompts.system_message(final_answer=tactics.final_answer)}])
+    chat.say("user", prompts.request_message(run.request, context.variables, context.files))
+    said = _Said()
+    streamed = ""  # the reply so far, counted if it is cut short by a Stop or an interrupt
 
     def secrets() -> list[str]:
         # Read afresh each time: a step may have put a new secret into the environment.
         return secret_values(extra=[api_key])
 
-    with Guard() as guard:
-        try:
-            turn = skipped = 0
-            streamed = ""
-            while True:
-                turn += 1
+    def end(status: str, note: str | None = None, answer: str | None = None) -> None:
+        run.status, run.note, run.answer = status, note, answer  # type: ignore[assignment]
+
+    try:
+        with executor.session():
+            while run.status is None:
                 if control.stop_requested:
-                    run.status, run.note = "stopped", STOPPED_BY_USER
+                    end("stopped", STOPPED_BY_USER)
                     break
-                spent = run.usage.cost
-                if limits.max_cost is not None and spent is not None and spent >= limits.max_cost:
-                    run.status, run.note = "stopped", (
-                        f"Stopped before the next model call: the run has spent ${spent:.4f}, "
-                        f"its budget is ${limits.max_cost:.4f} (CodeAct.max_cost).")
+                if (over := _over_budget(run, limits)) is not None:
+                    end("stopped", over)
                     break
-                # Everything the model is sent is redacted here, at one place.
+
+                # Ask. Everything the model is sent is redacted here, at one place.
+                said.turn += 1
                 hidden = secrets()
-                sent = fit(history, limits.context_chars)
-                run.messages = [{**m, "content": redact(m["content"], hidden)} for m in sent]
+                run.messages = [{**m, "content": redact(m["content"], hidden)}
+                                for m in fit(chat.messages, limits.context_chars)]
+                require_code = tactics.require_code == "always" or (
+                    tactics.require_code == "first" and said.turn == 1)
                 reply: ModelReply | None = None
-                streamed = ""  # what arrived so far, counted if the reply is cut short
-                async for chunk in model.stream(run.messages):
+                streamed = ""
+                async for chunk in model.stream(run.messages, require_code=require_code):
                     if isinstance(chunk, TextDelta):
                         streamed += chunk.text
-                        yield ModelText(chunk.text, turn)
+                        yield ModelText(chunk.text, said.turn)
                     else:
                         reply = chunk
                 streamed = ""
                 assert reply is not None, "a model stream must end with a ModelReply"
                 run.usage.add(reply.usage)
-                parsed = parse_reply(reply.text)
-                if not parsed.text.strip():
-                    run.status, run.note = "error", (
-                        f"The model '{run.model}' sent an empty reply. Run the cell again, or try "
-                        "another model.")
-                    break
-                if parsed.code is None:
-                    history.append({"role": "assistant", "content": parsed.text})
-                    run.status, run.answer = "answered", parsed.text.strip()
-                    break
-                if len(run.steps) + skipped >= limits.max_steps:
-                    run.status, run.note = "max_steps", (
-                        f"Stopped after {limits.max_steps} steps (the limit) without a final answer; "
-                        "the last proposed code was not run. Raise --max-steps to let it go on.")
-                    break
-                if repeats_last_code(parsed.code, run.steps):
-                    run.status, run.note = "stopped", (
-                        "Stopped: the model proposed the same code as in its previous step, so it "
-                        "was going round in circles. Rephrase the request or try a stronger model.")
-                    break
 
-                index = len(run.steps) + 1
-                decision = await control.approve(index, parsed.code)
-                if decision.action == "stop":
-                    history.append({"role": "assistant", "content": parsed.text})
-                    run.status, run.note = "stopped", STOPPED_BY_USER
-                    break
-                if decision.action == "skip":
-                    skipped += 1
-                    history.append({"role": "assistant", "content": parsed.text})
-                    history.append({"role": "user", "content": DECLINED})
-                    continue
-                code = (decision.code or parsed.code).rstrip("\n") + "\n"
-                # The model sees the code that ran, the user's edit included, as its own action.
-                history.append({"role": "assistant", "content": parsed.with_code(code)})
-                yield StepStarted(index, code)
-                started = time.monotonic()
-                execution = await executor.run(code, guard, limits.step_timeout, index)
-                feedback = observe(execution, limit=limits.max_output_chars, secrets=secrets(),
-                                   timeout=limits.step_timeout)
-                step = Step(code=code, output=feedback, error=step_error(execution.error),
-                            execution_count=execution.execution_count,
-                            timed_out=execution.timed_out, usage=reply.usage)
-                run.steps.append(step)
-                yield StepFinished(index, step, time.monotonic() - started)
+                match read_reply(reply.text, reply.finish_reason):
+                    case Empty():
+                        end("error", f"The model '{run.model}' sent an empty reply. Run the cell "
+                                     "again, or try another model.")
 
-                if execution.interrupted:
-                    run.status, run.note = "stopped", "Stopped by the kernel's interrupt."
-                    break
-                failed = execution.error is not None
-                history.append({"role": "user", "content": prompts.feedback(feedback, failed=failed)})
-                if same_error_streak(run.steps):
-                    run.status, run.note = "stopped", (
-                        f"Stopped: the last three steps failed with the same error "
-                        f"({step.error.ename}: {step.error.evalue}).")
-                    break
-                if not await control.resume(index):
-                    run.status, run.note = "stopped", STOPPED_BY_USER
-                    break
-        except asyncio.CancelledError:
-            if streamed:
-                run.usage.add(model.usage_of(run.messages, streamed))
-            run.status = "stopped"
-            run.note = STOPPED_BY_USER if control.stop_requested else "Stopped by the kernel's interrupt."
-            task = asyncio.current_task()
-            if task is not None:
-                task.uncancel()  # the run ends cleanly; the cell itself is not cancelled
-        except KeyboardInterrupt:
-            if streamed:
-                run.usage.add(model.usage_of(run.messages, streamed))
-            run.status, run.note = "stopped", "Stopped by the kernel's interrupt."
-        except ProviderError as exc:
-            run.status, run.note = "error", str(exc)
+                    case Cut(text, reason) if said.cuts == 0:
+                        # Never run half a block nor take half a reply as the answer: ask again once.
+                        said.cuts += 1
+                        chat.say("assistant", text)
+                        chat.say("user", prompts.cut(reason))
+                        yield FollowUp("cut", prompts.cut(reason))
+
+                    case Cut(_, reason):
+                        why = ("was cut at the length limit" if reason == "length"
+                               else "ended inside an unclosed code block")
+                        end("error", f"The model's reply {why} twice, so nothing of it ran. "
+                                     "Raise CodeAct.max_tokens, or try another model.")
+
+                    case Answer(text) if tactics.nudge and not run.steps and not said.nudged:
+                        said.nudged = True
+                        chat.say("assistant", text)
+                        chat.say("user", prompts.nudge)
+                        yield FollowUp("nudge", prompts.nudge)
+
+                    case Answer(text) if _review_due(tactics, said, run):
+                        said.reviewed = True
+                        chat.say("assistant", text)
+                        message = _before_answer(prompts, tactics, text, run.request)
+                        chat.say("user", message)
+                        yield FollowUp("review", message)
+
+                    case Answer(text):
+                        chat.say("assistant", text)
+                        end("answered", answer=text.strip())
+
+                    case Code() if len(run.steps) + said.skipped >= limits.max_steps:
+                        end("max_steps", f"Stopped after {limits.max_steps} steps (the limit) without "
+                                         "a final answer; the last proposed code was not run. Raise "
+                                         "--max-steps to let it go on.")
+
+                    case Code() as proposed if said.pending and repeats_last_code(proposed.code, run.steps):
+                        # Asked to check its final_answer(), the model sent the same call: confirmed.
+                        chat.say("assistant", proposed.parsed.text)
+                        run.answer_step = said.pending[1]
+                        end("answered", answer=said.pending[0])
+
+                    case Code() as proposed if repeats_last_code(proposed.code, run.steps):
+                        if tactics.stall_warning and not said.warned_repeat:
+                            said.warned_repeat = True
+                            chat.say("assistant", proposed.parsed.text)
+                            message = prompts.stalled(repeated=True, feedback=run.steps[-1].output)
+                            chat.say("user", message)
+                            yield FollowUp("stall", message)
+                        else:
+                            end("stopped", "Stopped: the model proposed the same code as in its "
+                                           "previous step, so it was going round in circles. Rephrase "
+                                           "the request or try a stronger model.")
+
+                    case Code() as proposed:
+                        index = len(run.steps) + 1
+                        decision = await control.approve(index, proposed.code)
+                        if decision.action == "stop":
+                            chat.say("assistant", proposed.parsed.text)
+                            end("stopped", STOPPED_BY_USER)
+                            break
+                        if decision.action == "skip":
+                            said.skipped += 1
+                            chat.say("assistant", proposed.parsed.text)
+                            chat.say("user", DECLINED)
+                            continue
+                        code = (decision.code or proposed.code).rstrip("\n") + "\n"
+                        # The model sees the code that ran, the user's edit included, as its own action.
+                        chat.say("assistant", proposed.parsed.with_code(code))
+                        yield StepStarted(index, code)
+                        started = time.monotonic()
+                        execution = await executor.run(code, limits.step_timeout, index)
+                        step, feedback = _record(execution, code, reply, prompts, limits, secrets())
+                        run.steps.append(step)
+                        yield StepFinished(index, step, time.monotonic() - started)
+
+                        if execution.interrupted:
+                            end("stopped", INTERRUPTED)
+                            break
+                        answer = execution.answer if execution.error is None else None
+                        if execution.answer is not None and answer is None:
+                            feedback += ("\n(final_answer() was called, but the step failed after it, "
+                                         "so that answer was not taken.)")
+                        if answer is not None and _review_due(tactics, said, run):
+                            said.reviewed, said.pending = True, (answer.text, index)
+                            message = _before_answer(prompts, tactics, answer.text, run.request)
+                            chat.say("user", feedback + "\n\n" + message)
+                            yield FollowUp("review", message)
+                        elif answer is not None:
+                            run.answer_step = index
+                            end("answered", answer=answer.text)
+                        elif same_error_streak(run.steps):
+                            error = f"{step.error.ename}: {step.error.evalue}"
+                            if tactics.stall_warning and not said.warned_error:
+                                said.warned_error = True
+                                message = prompts.stalled(repeated=False, feedback=feedback, error=error)
+                                chat.say("user", message)
+                                yield FollowUp("stall", message)
+                            else:
+                                end("stopped", f"Stopped: the last three steps failed with the same "
+                                               f"error ({error}).")
+                        else:
+                            chat.say("user", feedback)
+                        if run.status is None and not await control.resume(index):
+                            end("stopped", STOPPED_BY_USER)
+    except RunInProgress as exc:
+        end("error", str(exc))
+    except asyncio.CancelledError:
+        if streamed:
+            run.usage.add(model.usage_of(run.messages, streamed))
+        end("stopped", STOPPED_BY_USER if control.stop_requested else INTERRUPTED)
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()  # the run ends cleanly; the cell itself is not cancelled
+    except KeyboardInterrupt:
+        if streamed:
+            run.usage.add(model.usage_of(run.messages, streamed))
+        end("stopped", INTERRUPTED)
+    except ProviderError as exc:
+        end("error", str(exc))
+    # The whole conversation, the last reply included, for inspection and for a run that goes on.
+    hidden = secrets()
+    run.messages = [{**m, "content": redact(m["content"], hidden)} for m in chat.messages]
     yield RunFinished(run)
+
+
+def _over_budget(run: Run, limits: Limits) -> str | None:
+    spent = run.usage.cost
+    if limits.max_cost is not None and spent is not None and spent >= limits.max_cost:
+        return (f"Stopped before the next model call: the run has spent ${spent:.4f}, its budget is "
+                f"${limits.max_cost:.4f} (CodeAct.max_cost).")
+    return None
+
+
+def _review_due(tactics: Tactics, said: _Said, run: Run) -> bool:
+    """Restate the request (and check) before an answer, once, in runs that ran code: a request
+    answered without code (a greeting) stays one call."""
+    return (tactics.restate or tactics.check) and not said.reviewed and bool(run.steps)
+
+
+def _before_answer(prompts: Prompts, tactics: Tactics, answer: str, request: str) -> str:
+    return prompts.before_answer(answer, request, restate=tactics.restate, check=tactics.check,
+                                 final_answer=tactics.final_answer)
+
+
+def _record(execution: Execution, code: str, reply: ModelReply, prompts: Prompts, limits: Limits,
+            secrets: list[str]) -> tuple[Step, str]:
+    """The step as the run records it, and the feedback message the model reads."""
+    text = observe(execution, limit=limits.max_output_chars, secrets=secrets,
+                   timeout=limits.step_timeout)
+    step = Step(code=code, output=text, error=step_error(execution.error),
+                execution_count=execution.execution_count, timed_out=execution.timed_out,
+                usage=reply.usage)
+    return step, prompts.feedback(text, failed=execution.error is not None)

@@ -117,10 +117,9 @@ def codeact_cell_magic(line: str, cell: str) -> None:
 
 
 def load(shell: Any) -> None:
-    from .config import CodeAct
+    from .config import config_of
 
-    if not any(isinstance(c, CodeAct) for c in shell.configurables):
-        shell.configurables.append(CodeAct(parent=shell))
+    config_of(shell)  # %config CodeAct works from now on
     transformers = shell.input_transformers_cleanup
     if transform not in transformers:
         # After leading_empty_lines, before the prompt strippers could touch the request's words.

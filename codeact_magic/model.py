@@ -18,6 +18,14 @@ from .run import Usage
 
 Message = dict[str, str]
 
+# A reply that must run code (GBNF, llama.cpp's grammar format): a few words, then one Python block.
+# Prose holds no backtick, so the block's fence is the first one; the code holds no triple backtick.
+CODE_GRAMMAR = r"""
+root  ::= prose "```python\n" code "\n```"
+prose ::= [^`]*
+code  ::= ([^`] | "`" [^`] | "``" [^`])*
+"""
+
 
 @dataclass(frozen=True)
 class TextDelta:
@@ -28,12 +36,19 @@ class TextDelta:
 class ModelReply:
     text: str  # cut after the first code block: what the history keeps
     usage: Usage
+    # Why the reply ended: "code" (cut here after its first code block), or the provider's reason
+    # ("stop", "length" for the token limit, ...).
+    finish_reason: str | None = None
 
 
 class Model(Protocol):
     name: str
 
-    def stream(self, messages: Sequence[Message]) -> AsyncIterator[TextDelta | ModelReply]: ...
+    def stream(self, messages: Sequence[Message], *,
+               require_code: bool = False) -> AsyncIterator[TextDelta | ModelReply]:
+        """``require_code``: this reply must hold a code block. A backend that can constrain its
+        decoding (the embedded llama.cpp server, with a grammar) does; others may ignore it."""
+        ...
 
     def usage_of(self, messages: Sequence[Message], text: str) -> Usage:
         """Tokens and cost of a reply cut short (a Stop mid-stream): those are paid for too."""
@@ -64,10 +79,13 @@ class LiteLLM:
     rate_limit_retries: int = 2
     backoff: float = 1.0  # seconds before the first retry; doubled each time
     free: bool = False  # a model that costs nothing (the embedded one): cost 0, not "unknown"
+    # The server takes a GBNF grammar per request (llama.cpp's does): ``require_code`` is enforced.
+    grammar: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     _stop_rejected: bool = field(default=False, repr=False)
 
-    def _params(self, messages: Sequence[Message], use_stop: bool) -> dict[str, Any]:
+    def _params(self, messages: Sequence[Message], use_stop: bool,
+                require_code: bool = False) -> dict[str, Any]:
         params: dict[str, Any] = dict(
             model=self.name,
             messages=list(messages),
@@ -89,6 +107,8 @@ class LiteLLM:
             params["api_key"] = "no-key"
         if self.temperature == 0:
             params["temperature"] = 0
+        if require_code and self.grammar:
+            params["extra_body"] = {**params.get("extra_body", {}), "grammar": CODE_GRAMMAR}
         return params
 
     def context_tokens(self) -> int | None:
@@ -102,12 +122,12 @@ class LiteLLM:
         return describe(exc, model=self.name, api_base=self.api_base,
                         retries=self.rate_limit_retries, timeout=self.request_timeout)
 
-    async def _open(self, litellm: Any, messages: Sequence[Message]) -> Any:
+    async def _open(self, litellm: Any, messages: Sequence[Message], require_code: bool) -> Any:
         use_stop = bool(self.stop) and not self._stop_rejected
         retries = 0
         while True:
             try:
-                return await litellm.acompletion(**self._params(messages, use_stop))
+                return await litellm.acompletion(**self._params(messages, use_stop, require_code))
             except litellm.RateLimitError as exc:
                 if retries >= self.rate_limit_retries:
                     raise self._fail(exc) from None
@@ -122,16 +142,18 @@ class LiteLLM:
             except Exception as exc:
                 raise self._fail(exc) from None
 
-    async def stream(self, messages: Sequence[Message]) -> AsyncIterator[TextDelta | ModelReply]:
+    async def stream(self, messages: Sequence[Message], *,
+                     require_code: bool = False) -> AsyncIterator[TextDelta | ModelReply]:
         litellm = import_litellm()
-        response = await self._open(litellm, messages)
-        text, usage = "", None
+        response = await self._open(litellm, messages, require_code)
+        text, usage, finish_reason = "", None, None
         try:
             async for chunk in response:
                 usage = getattr(chunk, "usage", None) or usage
                 if not chunk.choices:
                     continue
                 choice = chunk.choices[0]
+                finish_reason = getattr(choice, "finish_reason", None) or finish_reason
                 delta = choice.delta.content if choice.delta else None
                 if not delta:
                     continue
@@ -139,7 +161,7 @@ class LiteLLM:
                 if parsed.code is not None and parsed.closed:
                     # The first code block is complete: whatever follows would be invented output.
                     yield TextDelta(parsed.text[len(text):])
-                    text = parsed.text
+                    text, finish_reason = parsed.text, "code"
                     break
                 text += delta
                 yield TextDelta(delta)
@@ -149,7 +171,7 @@ class LiteLLM:
             raise self._fail(exc) from None
         finally:
             await response.aclose()
-        yield ModelReply(text, self._usage(litellm, messages, text, usage))
+        yield ModelReply(text, self._usage(litellm, messages, text, usage), finish_reason)
 
     def usage_of(self, messages: Sequence[Message], text: str) -> Usage:
         return self._usage(import_litellm(), messages, text, None)
@@ -163,11 +185,11 @@ class LiteLLM:
             completion = litellm.token_counter(model=self.name, text=text)
             estimated = True
         if self.free:
-            return Usage(prompt, completion, 0.0, estimated)
+            return Usage(prompt, completion, 0.0, estimated, calls=1)
         try:
             p_cost, c_cost = litellm.cost_per_token(
                 model=self.name, prompt_tokens=prompt, completion_tokens=completion)
             cost: float | None = p_cost + c_cost
         except Exception:
             cost = None  # a price litellm does not know (a local or self-hosted model)
-        return Usage(prompt, completion, cost, estimated)
+        return Usage(prompt, completion, cost, estimated, calls=1)

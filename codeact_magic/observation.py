@@ -4,26 +4,15 @@ from __future__ import annotations
 
 import re
 import traceback
-from pathlib import Path
 
 from .capture import BoundedText
 from .executor import Execution
+from .harness_frames import drop_harness_frames
 from .redact import redact
 from .run import StepError
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07")
 NO_OUTPUT = "(no output: the code ran and printed nothing)"
-
-# Frames of the harness that runs the step, not of the step's code: IPython's cell runner,
-# asyncio (for async steps) and this package.
-_HARNESS_DIRS = tuple(
-    str(Path(p).resolve().parent)
-    for p in (
-        __file__,
-        __import__("IPython.core.interactiveshell", fromlist=["_"]).__file__,
-        __import__("asyncio").__file__,
-    )
-)
 
 
 def clean(text: str) -> str:
@@ -34,33 +23,13 @@ def clean(text: str) -> str:
     return text
 
 
-def _is_harness(filename: str) -> bool:
-    try:
-        return str(Path(filename).resolve()).startswith(_HARNESS_DIRS)
-    except (OSError, ValueError):
-        return False
-
-
-def _without_harness(exc: traceback.TracebackException) -> None:
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        exc.stack = traceback.StackSummary.from_list(
-            [f for f in exc.stack if not _is_harness(f.filename)]
-        )
-        for chained in (exc.__cause__, exc.__context__):
-            if chained is not None:
-                _without_harness(chained)
-        exc = None
-
-
 def format_error(error: BaseException, *, before_exec: bool) -> str:
     """The traceback of the step's code, as plain text, without the harness's frames."""
     if before_exec:
         # A SyntaxError (or the like) while compiling: the location and caret say it all.
         return "".join(traceback.format_exception_only(type(error), error))
     tb = traceback.TracebackException.from_exception(error, capture_locals=False)
-    _without_harness(tb)
+    drop_harness_frames(tb)
     return "".join(tb.format())
 
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-SYSTEM_TEMPLATE = '''\
+_INTRO = '''\
 You are a careful Python assistant working inside the user's live Jupyter kernel. You solve the \
 user's task by writing Python code; the kernel runs it and shows you the real output; then you \
 continue until you can answer.
+'''
 
+SYSTEM_TEMPLATE = _INTRO + '''
 How to work:
 - To run code, write one short sentence, then exactly one ```python code block, and stop right \
 after the block. Never write the output yourself: you will be sent the real one.
@@ -34,15 +36,97 @@ User: Execution result:
 Assistant: There are **60** days from 2024-01-01 to 2024-03-01.
 '''
 
+# With final_answer() in the kernel: the answer is a value the code computed.
+SYSTEM_FINAL_ANSWER_TEMPLATE = _INTRO + '''
+How to work:
+- Reply with one short sentence, then exactly one ```python code block, and stop right after the \
+block: you will be sent its real output. Never write the output yourself. Only the first code \
+block of a reply runs.
+- Get every number and fact of your answer from code: never guess a value or invent data.
+- Use what the user gave you: the variables, functions and files listed with the request.
+- Variables and imports persist between steps. Print what you need to see.
+- If the code fails, read the error and change the code. Do not repeat code that failed.
+- Do not call input(): nobody can type into it.
+- When the output shows the result, call final_answer(answer) in a code block. answer is what the \
+user gets, in exactly the form the request asks for. That ends the task.
+- Only a request that needs no code at all (a greeting, a general question) is answered in plain \
+words without a code block.
+{python_modules}
+Example:
+User: How many days are there from 2024-01-01 to 2024-03-01? Answer with the number only.
+Assistant: I will compute it with datetime.
+```python
+from datetime import date
+days = (date(2024, 3, 1) - date(2024, 1, 1)).days
+print(days)
+```
+User: Execution result:
+60
+Assistant: The output shows 60 days.
+```python
+final_answer(days)
+```
+'''
+
 OUTPUT_TEMPLATE = "Execution result:\n{execution_feedback}"
+
+ERROR_TEMPLATE = (
+    "Execution failed:\n{execution_feedback}\n"
+    "Fix the code and run it again, or answer in plain words if it cannot be done."
+)
 
 VARIABLES_TEMPLATE = (
     "Variables already in the kernel (use them as they are; do not redefine them):\n{variables}"
 )
 
-ERROR_TEMPLATE = (
-    "Execution failed:\n{execution_feedback}\n"
-    "Fix the code and run it again, or answer in plain words if it cannot be done."
+FILES_TEMPLATE = "Files the request names (read them with code; do not guess what they hold):\n{files}"
+
+# A run's first reply came without code (tactic: nudge).
+NUDGE_TEMPLATE = (
+    "You answered without running any code. If the answer depends on a computation, on data, on "
+    "files or on the functions you were given, run code to get it now (one ```python block), and "
+    "answer from its output. If the request truly needs no code, give the same answer again."
+)
+
+# The model is about to answer (tactics: restate, check). {answer} is its answer so far.
+RESTATE_TEMPLATE = (
+    "Your answer: {answer}\n\n"
+    "Before it is final, read the request again:\n{request}\n\n"
+    "Give the final answer exactly in the form this request asks for (its names, rounding and "
+    "units), with the values your code printed."
+)
+CHECK_TEMPLATE = (
+    "Your answer: {answer}\n\n"
+    "Before it is final, check it: every number in it must come from an output above, and it must "
+    "answer the request. Give the final answer again, corrected if needed."
+)
+CHECK_AND_RESTATE_TEMPLATE = (
+    "Your answer: {answer}\n\n"
+    "Before it is final, read the request again:\n{request}\n\n"
+    "Check that every number in your answer comes from an output above, then give the final answer "
+    "exactly in the form this request asks for (its names, rounding and units)."
+)
+FINAL_ANSWER_HOW = " Give it with final_answer(...) in a code block, or in plain words."
+
+# Stalls (tactic: stall_warning): told once, before the run gives up.
+REPEATED_CODE_TEMPLATE = (
+    "You sent the same code as in your previous step; it would do the same again:\n{execution_feedback}\n"
+    "Take another approach, or answer from what the outputs already show."
+)
+SAME_ERROR_TEMPLATE = (
+    "{execution_feedback}\n"
+    "This is the third time in a row that the code failed with the same error ({error}). Do not "
+    "retry the same way: take another approach, or answer in plain words if it cannot be done."
+)
+
+# Replies that ended before they were whole: nothing of them ran.
+CUT_LENGTH_TEMPLATE = (
+    "Your reply was cut at the length limit before it was whole, so nothing of it ran. Reply again, "
+    "shorter: one sentence and a short code block (split long work into several steps)."
+)
+CUT_UNCLOSED_TEMPLATE = (
+    "Your reply ended inside a code block that was never closed with ```, so nothing of it ran. "
+    "Reply again with the whole block, closed."
 )
 
 
@@ -51,25 +135,53 @@ class Prompts:
     """Everything the loop says to a model, beyond the user's own words."""
 
     system: str = SYSTEM_TEMPLATE
+    system_final_answer: str = SYSTEM_FINAL_ANSWER_TEMPLATE
     execution_output: str = OUTPUT_TEMPLATE
     execution_error: str = ERROR_TEMPLATE
     variables: str = VARIABLES_TEMPLATE
+    files: str = FILES_TEMPLATE
+    nudge: str = NUDGE_TEMPLATE
+    restate: str = RESTATE_TEMPLATE
+    check: str = CHECK_TEMPLATE
+    check_and_restate: str = CHECK_AND_RESTATE_TEMPLATE
+    repeated_code: str = REPEATED_CODE_TEMPLATE
+    same_error: str = SAME_ERROR_TEMPLATE
+    cut_length: str = CUT_LENGTH_TEMPLATE
+    cut_unclosed: str = CUT_UNCLOSED_TEMPLATE
     # Sent to the server as ``stop``; the reply is cut client-side whatever the server does.
     stop: tuple[str, ...] = ()
 
-    def system_message(self, python_modules: str = "") -> str:
+    def system_message(self, python_modules: str = "", *, final_answer: bool = False) -> str:
         block = f"\n{python_modules.strip()}\n" if python_modules.strip() else ""
-        return self.system.replace("{python_modules}", block)
+        template = self.system_final_answer if final_answer else self.system
+        return template.replace("{python_modules}", block)
 
-    def request_message(self, request: str, variables: str = "") -> str:
-        """The user's request, with what the kernel already holds."""
-        if not variables.strip():
-            return request
-        return f"{request}\n\n{self.variables.replace('{variables}', variables)}"
+    def request_message(self, request: str, variables: str = "", files: str = "") -> str:
+        """The user's request, with what the kernel already holds and the files it names."""
+        parts = [request]
+        if variables.strip():
+            parts.append(self.variables.replace("{variables}", variables))
+        if files.strip():
+            parts.append(self.files.replace("{files}", files))
+        return "\n\n".join(parts)
 
     def feedback(self, text: str, *, failed: bool) -> str:
         template = self.execution_error if failed else self.execution_output
         return template.replace("{execution_feedback}", text)
+
+    def before_answer(self, answer: str, request: str, *, restate: bool, check: bool,
+                      final_answer: bool) -> str:
+        """What the model is sent when it is about to answer (tactics restate and check)."""
+        template = self.check_and_restate if restate and check else self.restate if restate else self.check
+        text = template.replace("{answer}", answer.strip()).replace("{request}", request.strip())
+        return text + (FINAL_ANSWER_HOW if final_answer else "")
+
+    def stalled(self, *, repeated: bool, feedback: str, error: str = "") -> str:
+        template = self.repeated_code if repeated else self.same_error
+        return template.replace("{execution_feedback}", feedback).replace("{error}", error)
+
+    def cut(self, reason: str) -> str:
+        return self.cut_length if reason == "length" else self.cut_unclosed
 
 
 PRESETS: dict[str, Prompts] = {

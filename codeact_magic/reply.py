@@ -1,9 +1,13 @@
-"""Reading a model's reply: the first runnable code block, or else a final answer."""
+"""Reading a model's reply: code to run, a final answer, or a reply that ended before it was whole.
+
+The loop matches on what ``read_reply`` returns: ``Code``, ``Answer``, ``Cut`` or ``Empty``.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 # An opening fence for code we run: ```python, ```py, ```ipython, ```python3 or a bare ```.
 _OPEN = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})[ \t]*(python3?|py|ipython3?)?[ \t]*$", re.IGNORECASE)
@@ -58,7 +62,66 @@ def parse_reply(text: str) -> ParsedReply:
             return ParsedReply(text, code.rstrip("\n") + "\n" if code.strip() else code, False, text[:pos])
         # Prose fence (```text, ```output, ```bash...): skip past it whole.
         if not closed:
-            break
+            return ParsedReply(text, None, False, text[:pos])
         pos = close_pos + len(lines[j])
         i = j + 1
     return ParsedReply(text, None, True)
+
+
+# ---- what a whole reply is, for the loop ----
+
+@dataclass(frozen=True)
+class Code:
+    """A closed code block to run. ``parsed`` keeps the prose before it, for the user's edits."""
+
+    parsed: ParsedReply
+
+    @property
+    def code(self) -> str:
+        assert self.parsed.code is not None
+        return self.parsed.code
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A reply without code: the model's final answer in words."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Cut:
+    """A reply that ended before it was whole: never run, never taken as an answer.
+
+    ``length``: the token limit ended it; ``unclosed``: it ended inside a code block (or another
+    fenced block), so the block's end is missing (a server that cut the reply, a model that stopped
+    too early).
+    """
+
+    text: str
+    reason: Literal["length", "unclosed"]
+
+
+@dataclass(frozen=True)
+class Empty:
+    """Nothing but whitespace."""
+
+
+Reply = Code | Answer | Cut | Empty
+
+
+def read_reply(text: str, finish_reason: str | None) -> Reply:
+    """What ``text`` is, given why its stream ended (``finish_reason`` as the provider said it:
+    "stop", "length"..., or "code" when the client cut it after its first code block)."""
+    parsed = parse_reply(text)
+    if parsed.code is not None and parsed.closed:
+        return Code(parsed)  # a whole code block, whatever came (or would have come) after it
+    if not text.strip():
+        return Empty()
+    if finish_reason == "length":
+        return Cut(text, "length")
+    if not parsed.closed:
+        # The reply ended inside a fence. (litellm reports "stop" for a stream that simply ended,
+        # so the finish reason cannot tell a cut stream from a whole one: the open fence can.)
+        return Cut(text, "unclosed")
+    return Answer(text)

@@ -18,6 +18,7 @@ class Usage:
     # True when a figure was counted locally because the provider sent none
     # (for instance a stream cut at the end of the first code block).
     estimated: bool = False
+    calls: int = 0  # model calls (requests) these figures add up
 
     @property
     def total_tokens(self) -> int:
@@ -26,6 +27,7 @@ class Usage:
     def add(self, other: Usage) -> None:
         self.prompt_tokens += other.prompt_tokens
         self.completion_tokens += other.completion_tokens
+        self.calls += other.calls
         if self.cost is None or other.cost is None:
             self.cost = None
         else:
@@ -61,9 +63,21 @@ class Run:
     answer: str | None = None
     # One plain sentence on why the run ended other than by an answer.
     note: str | None = None
+    # The step whose code gave the answer through final_answer(), or None (an answer in words).
+    answer_step: int | None = None
     steps: list[Step] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
-    # The conversation as sent to the model (redacted), for inspection.
+    # The conversation with the model (redacted), for inspection and for a run that goes on.
     messages: list[dict] = field(default_factory=list)
     # With the JupyterLab extension: ms from each step's code being ready to its cell in the page.
     ui_latency_ms: list[float] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """The one line every frontend ends a run with: outcome, steps, tokens, cost, model."""
+        n = len(self.steps)
+        what = {"answered": "Answered", "max_steps": "Stopped at the step limit",
+                "stopped": "Stopped", "error": "Failed"}.get(self.status or "", "Ended")
+        usage = self.usage
+        tokens = f"{usage.total_tokens:,} tokens" + (" (estimated)" if usage.estimated else "")
+        cost = "cost unknown" if usage.cost is None else f"${usage.cost:.4f}"
+        return f"{what} after {n} step{'s' if n != 1 else ''} · {tokens} · {cost} · {self.model}"

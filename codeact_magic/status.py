@@ -19,9 +19,9 @@ def _age(seconds: float) -> str:
 
 
 def report(shell: Any) -> str:
-    from .api import config_of
-    from .local_server import MODEL_ID, answers, memory_bytes, read_state, usable
-    from .weights import installed, is_ready, model_path
+    from .config import config_of
+    from .local.server import MODEL_ID, answers, memory_bytes, read_state, usable
+    from .local.weights import installed, is_ready, model_path
 
     config = config_of(shell)
     lines = []
@@ -61,7 +61,7 @@ def codeact_line_magic(line: str) -> None:
     if command == "status":
         print(report(get_ipython()))
     elif command == "stop-local":
-        from .local_server import stop
+        from .local.server import stop
 
         state = stop()
         print(f"stopped the local model server (pid {state.pid})" if state else

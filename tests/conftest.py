@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -11,6 +12,21 @@ sys.path.insert(0, str(Path(__file__).parent))
 from scripted_server import Reply, ScriptedServer  # noqa: E402
 
 MODEL = "openai/scripted"
+# Tests of the loop's mechanics script every model reply, so they pin the tactics that add model
+# calls of their own (a nudge, the request restated before the answer) off: CodeAct.tactics =
+# "none", through an IPython profile that every kernel and server the tests start reads.
+# test_tactics.py tests each tactic; the real-model tests run with the defaults.
+MECHANICS_TACTICS = "none"
+_IPYTHONDIR = Path(tempfile.mkdtemp(prefix="codeact-tests-ipython-"))
+(_IPYTHONDIR / "profile_default").mkdir()
+(_IPYTHONDIR / "profile_default" / "ipython_config.py").write_text(
+    f"c.CodeAct.tactics = {MECHANICS_TACTICS!r}\n")
+os.environ["IPYTHONDIR"] = str(_IPYTHONDIR)
+
+
+def defaults_env() -> dict[str, str]:
+    """The environment of a kernel that runs with the user's defaults (no pinned tactics)."""
+    return {k: v for k, v in os.environ.items() if k not in ("CODEACT_MODEL", "IPYTHONDIR")}
 
 
 def code(src: str, thought: str = "Let me run this.") -> str:
@@ -40,11 +56,18 @@ def options(server: ScriptedServer, extra: str = "") -> str:
 
 @pytest.fixture(scope="session")
 def _shell():
-    from IPython.testing.globalipapp import start_ipython
+    from IPython.testing.globalipapp import get_ipython
 
-    shell = start_ipython()
+    shell = get_ipython()  # the one in-process shell (started on first use)
     shell.run_line_magic("load_ext", "codeact_magic")
+    _pin_tactics(shell)
     return shell
+
+
+def _pin_tactics(shell) -> None:
+    from codeact_magic.config import config_of
+
+    config_of(shell).tactics = MECHANICS_TACTICS
 
 
 @pytest.fixture
@@ -56,6 +79,7 @@ def ip(_shell, model):
         if isinstance(c, CodeAct):  # back to the defaults for the next test
             for name in c.trait_names(config=True):
                 setattr(c, name, c.trait_defaults(name))
+    _pin_tactics(_shell)
 
 
 def run_cell(shell, source: str):
@@ -133,7 +157,7 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05):
     return False
 
 
-__all__ = ["Reply", "code", "options", "run_cell", "texts", "wait_for", "SECRET", "MODEL"]
+__all__ = ["Reply", "code", "options", "run_cell", "texts", "wait_for", "defaults_env", "SECRET", "MODEL"]
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -29,6 +29,9 @@ class Reply:
     honor_stop: bool = True  # cut at the request's stop sequences, as real servers do
     send_usage: bool = True
     reject_stop: bool = False  # answer 400 "stop is not supported" when the request has `stop`
+    # Why the stream ends: "stop", "length" (the token limit), or None for a stream that ends with
+    # [DONE] and no finish reason (what llama.cpp's server does when another request cuts a reply).
+    finish_reason: str | None = "stop"
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -122,7 +125,7 @@ def _handler(server: ScriptedServer):
                     "model": body.get("model", "scripted")}
             if not body.get("stream"):
                 return self._json(200, {**base, "object": "chat.completion", "usage": usage,
-                                        "choices": [{"index": 0, "finish_reason": "stop",
+                                        "choices": [{"index": 0, "finish_reason": reply.finish_reason,
                                                      "message": {"role": "assistant", "content": text}}]})
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
@@ -147,7 +150,9 @@ def _handler(server: ScriptedServer):
                 sent += len(piece)
                 if reply.chunk_delay:
                     time.sleep(reply.chunk_delay)
-            self._event({**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+            if reply.finish_reason is not None:
+                self._event({**chunk, "choices": [{"index": 0, "delta": {},
+                                                   "finish_reason": reply.finish_reason}]})
             if reply.send_usage and (body.get("stream_options") or {}).get("include_usage"):
                 self._event({**chunk, "choices": [], "usage": usage})
             self._send_chunk(b"data: [DONE]\n\n")

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import Kernel, texts
+from conftest import Kernel, defaults_env, texts
 from dev_tasks import TASKS, solved
 from nbclient import NotebookClient
 
-from codeact_magic.local_server import MODEL_ID, read_state
+from codeact_magic.local.server import MODEL_ID, read_state
 
 pytestmark = pytest.mark.kernel
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "notebooks" / "quickstart.ipynb"
@@ -25,8 +25,7 @@ MIN_SOLVED = 9  # of 12; measured: 12/12 and 11/12 at temperature 0 (see the iss
 
 @pytest.fixture(scope="module")
 def local_kernel():
-    env = {k: v for k, v in os.environ.items() if k != "CODEACT_MODEL"}
-    kernel = Kernel(env)
+    kernel = Kernel(defaults_env())
     content, _ = kernel.execute("%load_ext codeact_magic\nimport codeact_magic\n"
                                 "%config CodeAct.max_steps = 6")
     assert content["status"] == "ok"
@@ -67,7 +66,7 @@ def test_dev_task_set(local_kernel):
 def test_the_server_is_shared_by_kernels_and_a_stale_one_is_replaced(local_kernel):
     state = read_state()
     assert state is not None
-    other = Kernel({k: v for k, v in os.environ.items() if k != "CODEACT_MODEL"})
+    other = Kernel(defaults_env())
     try:
         other.execute("%load_ext codeact_magic")
         content, msgs = other.execute("%%codeact\nWhat is 17 * 23? Compute it.", timeout=300)
@@ -86,7 +85,8 @@ def test_the_server_is_shared_by_kernels_and_a_stale_one_is_replaced(local_kerne
 
 
 @pytest.mark.timeout(900)
-def test_the_example_notebook_answers_with_the_embedded_model(tmp_path):
+def test_the_example_notebook_answers_with_the_embedded_model(tmp_path, monkeypatch):
+    monkeypatch.delenv("IPYTHONDIR")  # the user's defaults, not the mechanics tests' pinned tactics
     nb = nbformat.read(EXAMPLE, as_version=4)
     NotebookClient(nb, timeout=600, kernel_name="python3",
                    resources={"metadata": {"path": str(tmp_path)}}).execute()

@@ -176,7 +176,7 @@ def test_empty_request_is_a_usage_error(ip, model, capsys):
 def test_no_model_chosen_says_how_to_pick_one(ip, monkeypatch, capsys):
     monkeypatch.delenv("CODEACT_MODEL", raising=False)
     # As on a machine without the `local` extra (here it is installed).
-    monkeypatch.setattr("codeact_magic.weights.installed", lambda *a: False)
+    monkeypatch.setattr("codeact_magic.local.weights.installed", lambda *a: False)
     result = ip.run_cell("%%codeact\nhello")
     err = capsys.readouterr().err
     assert not result.success and "No model is chosen" in err and "CODEACT_MODEL" in err
@@ -184,7 +184,7 @@ def test_no_model_chosen_says_how_to_pick_one(ip, monkeypatch, capsys):
 
 
 def test_model_choice_order(ip, monkeypatch):
-    from codeact_magic.api import config_of
+    from codeact_magic.config import config_of
 
     config = config_of(ip)
     monkeypatch.delenv("CODEACT_MODEL", raising=False)

@@ -181,3 +181,146 @@ def test_usage_adds_and_unknown_cost_stays_unknown():
     u = Usage(1, 2, 0.5)
     u.add(Usage(3, 4, None))
     assert (u.prompt_tokens, u.completion_tokens, u.cost, u.total_tokens) == (4, 6, None, 10)
+
+
+# ---- what a whole reply is ----
+
+def test_a_closed_block_is_code_whatever_the_finish_reason():
+    from codeact_magic.reply import Code, read_reply
+
+    for reason in ("stop", "length", "code", None):
+        assert isinstance(read_reply("Run:\n```python\nx = 1\n```", reason), Code)
+
+
+def test_replies_that_end_early_are_cut_never_code_nor_answer():
+    from codeact_magic.reply import Answer, Cut, Empty, read_reply
+
+    assert read_reply("The answer is 4", "length") == Cut("The answer is 4", "length")
+    assert read_reply("Let me:\n```python\nx = [1,", "length") == Cut("Let me:\n```python\nx = [1,", "length")
+    # litellm says "stop" for a stream that simply ended: the open fence tells the cut.
+    assert read_reply("Let me:\n```python\nx = 1", "stop").reason == "unclosed"
+    assert read_reply("Output:\n```text\nhalf", "stop").reason == "unclosed"
+    assert read_reply("It is **42**.", "stop") == Answer("It is **42**.")
+    assert read_reply("  \n", "stop") == Empty()
+
+
+# ---- tactics ----
+
+def test_tactics_specs():
+    from codeact_magic.tactics import DEFAULT, NONE, describe, parse
+
+    assert parse(None) == DEFAULT and parse("default") == DEFAULT and parse("none") == NONE
+    t = parse("none,+final_answer,require_code=always")
+    assert t.final_answer and t.require_code == "always" and not t.nudge and t.context == "names"
+    assert parse("default,-nudge").nudge is False
+    assert parse("default,check=on").check is True
+    assert describe(parse("default,-restate,require_code=never")) == "default,require_code=never,-restate"
+    assert parse(describe(parse("none,+check"))) == parse("none,+check")
+    for bad in ("default,+bogus", "default,require_code=sometimes", "default,nudge=maybe", "context=all"):
+        with pytest.raises(ValueError):
+            parse(bad)
+
+
+# ---- what the model is told of the kernel ----
+
+def _shell_with(source: str):
+    from IPython.testing.globalipapp import get_ipython
+
+    shell = get_ipython()
+    shell.run_line_magic("reset", "-f")
+    assert shell.run_cell(source).success
+    return shell
+
+
+def test_context_describes_callables_frames_and_plain_values():
+    from codeact_magic.kernel_context import kernel_context
+
+    shell = _shell_with('''
+import pandas as pd
+sales = pd.DataFrame({"city": ["Oslo", "Rome"], "amount": [3.5, 4.0]})
+def convert(amount: float, rate: float = 1.5) -> float:
+    """Converts an amount with a rate.
+
+    Second paragraph."""
+    return amount * rate
+class Browser:
+    """Pages stored offline."""
+    def click(self, url: str) -> str:
+        """Opens a page."""
+browser = Browser()
+values = [3, 8, 15]
+SHOP_TOKEN = "abcdef123456"
+''')
+    text = kernel_context(shell, "anything").variables
+    assert "convert(amount: float, rate: float = 1.5) -> float: function. Converts an amount with a rate." in text
+    assert "sales: DataFrame, 2 rows × 2 columns" in text and "amount: float64" in text and "Oslo" in text
+    assert "browser: Browser object. Pages stored offline." in text and ".click(url: str) -> str: Opens a page." in text
+    assert "values: list (len 3) = [3, 8, 15]" in text
+    assert "SHOP_TOKEN: str (value hidden" in text and "abcdef123456" not in text
+    # The names-only context (the 0.1 loop's) gives one line per name, no docs nor rows.
+    names = kernel_context(shell, "anything", rich=False).variables
+    assert "Oslo" not in names and "Converts" not in names and "convert(amount" in names
+
+
+def test_context_runs_no_user_code_it_cannot_trust():
+    from codeact_magic.kernel_context import kernel_context
+
+    shell = _shell_with('''
+calls = []
+class Lazy:
+    def __repr__(self):
+        calls.append("repr"); return "lazy"
+    def __getattr__(self, name):
+        calls.append(name); raise AttributeError(name)
+    def __len__(self):
+        calls.append("len"); return 1
+frame = Lazy()
+items = [Lazy(), 1]
+''')
+    text = kernel_context(shell, "x").variables
+    assert shell.user_ns["calls"] == []  # neither __repr__ nor __getattr__ nor __len__ ran
+    assert "frame: Lazy object" in text and "items: list (len 2)" in text
+
+
+def test_context_describes_only_what_it_shows_within_its_budget():
+    from codeact_magic.kernel_context import MAX_VARIABLES, variables_part
+
+    shell = _shell_with("\n".join(f"v{i} = {i}" for i in range(100)))
+    text = variables_part(shell)
+    assert "v99: int = 99" in text and "v0:" not in text
+    assert len(text.splitlines()) == MAX_VARIABLES
+    assert variables_part(shell, budget=0.0).splitlines()[-1] == "- v99: int"  # past the budget: type only
+
+
+def test_context_shows_the_first_lines_of_the_files_the_request_names(tmp_path, monkeypatch):
+    from codeact_magic.kernel_context import files_part
+
+    data = tmp_path / "my data.csv"
+    data.write_text("city,amount\nOslo,3\nRome,4\nLima,5\nQuito,6\nBern,7\n")
+    (tmp_path / "notes.csv").write_text("a\n1\n")
+    monkeypatch.chdir(tmp_path)
+    text = files_part('Sum the amounts in "my data.csv" please, not missing.csv nor notes.txt.')
+    assert text.startswith("- my data.csv (") and "6 lines" in text
+    assert "city,amount" in text and "Quito,6" in text and "Bern" not in text  # five lines
+    assert "missing.csv" not in text
+    other = tmp_path / "sub" / "t.tsv"
+    other.parent.mkdir()
+    other.write_text("x\ty\n")
+    assert files_part(f"Read {other}.").startswith(f"- {other} (")  # an absolute path, unquoted
+
+
+# ---- final_answer() ----
+
+def test_final_answer_is_offered_for_the_block_and_the_users_own_comes_back():
+    from codeact_magic.final_answer import Slot, offered
+
+    namespace = {"final_answer": "the user's own"}
+    slot = Slot()
+    with offered(namespace, slot):
+        namespace["final_answer"](42)
+    assert slot.delivered.value == 42 and slot.delivered.text == "42"
+    assert namespace["final_answer"] == "the user's own"
+    empty: dict = {}
+    with offered(empty, Slot()):
+        assert callable(empty["final_answer"])
+    assert "final_answer" not in empty

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from codeact_magic.weights import Piece, Weights, WeightsError, ensure_weights, installed, is_ready, model_path
+from codeact_magic.local.weights import Piece, Weights, WeightsError, ensure_weights, installed, is_ready, model_path
 
 
 @pytest.fixture

@@ -106,7 +106,7 @@ class OutputRouter:
             return None
 
         def show_traceback(etype: Any, evalue: Any, stb: list[str]) -> None:
-            from .executor import without_harness_frames
+            from ..harness_frames import without_harness_frames
 
             self.emit({"output_type": "error", "ename": getattr(etype, "__name__", str(etype)),
                        "evalue": str(evalue), "traceback": without_harness_frames(stb)})

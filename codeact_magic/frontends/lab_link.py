@@ -12,8 +12,7 @@ import asyncio
 import time
 from typing import Any
 
-from .events import Event, ModelText, RunFinished, StepFinished, StepStarted
-from .inline import summary
+from ..events import Event, FollowUp, ModelText, RunFinished, StepFinished, StepStarted
 from .routing import OutputRouter
 
 TARGET = "codeact_magic"
@@ -118,8 +117,10 @@ class LabLink:
             self._send({"type": "step_done", "index": event.index, "status": status, "error": error,
                         "execution_count": step.execution_count, "seconds": round(event.seconds, 3),
                         "usage": _usage(step.usage)})
+        elif isinstance(event, FollowUp):
+            self._send({"type": "followup", "kind": event.kind, "label": event.label})
         elif isinstance(event, RunFinished):
             run = event.run
             self._send({"type": "final", "status": run.status, "answer": run.answer, "note": run.note,
-                        "summary": summary(run), "usage": _usage(run.usage)})
+                        "summary": run.summary(), "usage": _usage(run.usage)})
             self.close()

@@ -17,9 +17,8 @@ from typing import Any
 import anywidget
 import traitlets
 
-from .control import Decision, Mode
-from .events import Event, ModelText, RunFinished, RunStarted, StepFinished, StepStarted
-from .inline import summary
+from ..control import Decision, Mode
+from ..events import Event, FollowUp, ModelText, RunFinished, RunStarted, StepFinished, StepStarted
 
 _STATIC = Path(__file__).parent / "static"
 READY_TIMEOUT = 1.0
@@ -150,6 +149,9 @@ class RunWidget(anywidget.AnyWidget):
                            error=f"{step.error.ename}: {step.error.evalue}" if step.error else "",
                            tokens=step.usage.total_tokens, cost=step.usage.cost)
             self.status = "waiting for the model"
+        elif isinstance(event, FollowUp):
+            self.text, self._reply = "", ""
+            self.status = f"↻ {event.label}"
         elif isinstance(event, RunFinished):
             run = event.run
             self.text = self._reply if run.status != "answered" else ""
@@ -159,7 +161,7 @@ class RunWidget(anywidget.AnyWidget):
             self.status = {"answered": "answered", "max_steps": "stopped at the step limit",
                            "stopped": "stopped", "error": "failed"}.get(run.status or "", "ended")
             self.note = run.note or ""
-            self.summary = summary(run)
+            self.summary = run.summary()
         if self._run is not None and not isinstance(event, ModelText):
             u = self._run.usage
             self.usage = {"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .control import AutoControl, ConsoleControl, Control, Mode
-from .events import Event, RunFinished
+from ..control import AutoControl, ConsoleControl, Control, Mode
+from ..events import Event, RunFinished
 from .inline import CompactRenderer, RichRenderer, TerminalRenderer
-from .run import Run
+from ..run import Run
 
 
 @dataclass

@@ -11,18 +11,7 @@ import sys
 import time
 from typing import Any
 
-from .events import Event, ModelText, RunFinished, RunStarted, StepFinished, StepStarted
-from .run import Run
-
-
-def summary(run: Run) -> str:
-    n = len(run.steps)
-    what = {"answered": "Answered", "max_steps": "Stopped at the step limit",
-            "stopped": "Stopped", "error": "Failed"}.get(run.status or "", "Ended")
-    usage = run.usage
-    tokens = f"{usage.total_tokens:,} tokens" + (" (estimated)" if usage.estimated else "")
-    cost = "cost unknown" if usage.cost is None else f"${usage.cost:.4f}"
-    return f"{what} after {n} step{'s' if n != 1 else ''} · {tokens} · {cost} · {run.model}"
+from ..events import Event, FollowUp, ModelText, RunFinished, RunStarted, StepFinished, StepStarted
 
 
 class TerminalRenderer:
@@ -47,11 +36,14 @@ class TerminalRenderer:
             status = "timed out" if event.step.timed_out else (
                 f"failed: {event.step.error.ename}" if event.step.error else "done")
             out.write(f"── step {event.index} {status} ({event.seconds:.1f} s) ──\n\n")
+        elif isinstance(event, FollowUp):
+            out.write(f"\n[↻ {event.label}]\n")
+            out.flush()
         elif isinstance(event, RunFinished):
             run = event.run
             if run.note:
                 out.write(f"\n{run.note}\n")
-            out.write(f"\n[{summary(run)}]\n")
+            out.write(f"\n[{run.summary()}]\n")
             out.flush()
 
 
@@ -121,13 +113,17 @@ class RichRenderer:
             count = f"In [{step.execution_count}] · " if step.execution_count is not None else ""
             plain = f"{mark} step {event.index}/{self._max_steps} · {count}{status} · {event.seconds:.1f} s"
             self._show(f'<div style="{_BOX}">{html.escape(plain)}</div>', plain)
+        elif isinstance(event, FollowUp):
+            self._end_turn()
+            line = f"↻ {event.label}"
+            self._show(f'<div style="{_BOX}">{html.escape(line)}</div>', line)
         elif isinstance(event, RunFinished):
             self._end_turn()
             run = event.run
             if run.note:
                 style = _ERROR if run.status == "error" else _BOX
                 self._show(f'<div style="{style}">{html.escape(run.note)}</div>', run.note)
-            line = summary(run)
+            line = run.summary()
             self._show(f'<div style="{_BOX}">{html.escape(line)}</div>', line)
 
 
@@ -150,9 +146,11 @@ class CompactRenderer(RichRenderer):
             self.progress(f"step {event.index}/{self._max_steps} running in the cell below…")
         elif isinstance(event, StepFinished):
             self.progress(f"step {event.index}/{self._max_steps} done; waiting for the model…")
+        elif isinstance(event, FollowUp):
+            self.progress(f"↻ {event.label}…")
         elif isinstance(event, RunFinished):
             run = event.run
-            self.progress(summary(run), done=True)
+            self.progress(run.summary(), done=True)
             if run.note:
                 style = _ERROR if run.status == "error" else _BOX
                 self._show(f'<div style="{style}">{html.escape(run.note)}</div>', run.note)

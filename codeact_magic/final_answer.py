@@ -1,0 +1,67 @@
+"""``final_answer(answer)``: how a step's code hands the run its answer.
+
+The model ends a task by calling it in code, so the answer is a value its code computed, not a
+number retyped from an output (small models misread and round). It is offered to the model's code
+for the length of each step only: the user's namespace keeps no trace of it, and a ``final_answer``
+of the user's own is put back after the step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+NAME = "final_answer"
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """What a step passed to ``final_answer``."""
+
+    value: Any
+    text: str  # the answer as the user reads it
+
+
+def as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    try:
+        return str(value)
+    except Exception as exc:  # an object whose __str__ fails: say so rather than lose the run
+        return f"<{type(value).__name__} that cannot be shown: {exc}>"
+
+
+class Slot:
+    """Where the answer lands: one per step."""
+
+    def __init__(self) -> None:
+        self.delivered: Delivered | None = None
+
+    def function(self) -> Any:
+        slot = self
+
+        def final_answer(answer: Any) -> None:
+            """End the task with ``answer``: the value the user gets, in the form the request asks
+            for (a number, a string, a list...). Call it once the output shows the result."""
+            slot.delivered = Delivered(answer, as_text(answer))
+
+        return final_answer
+
+
+@contextmanager
+def offered(namespace: MutableMapping[str, Any], slot: Slot) -> Iterator[None]:
+    """``final_answer`` bound in ``namespace`` for the block; whatever was there before comes back."""
+    before = namespace.get(NAME, _MISSING)
+    function = slot.function()
+    namespace[NAME] = function
+    try:
+        yield
+    finally:
+        if namespace.get(NAME, _MISSING) is function:  # the step did not rebind the name itself
+            if before is _MISSING:
+                namespace.pop(NAME, None)
+            else:
+                namespace[NAME] = before

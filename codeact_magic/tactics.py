@@ -1,0 +1,97 @@
+"""How the loop gets a model to act and check before it answers: each tactic can be turned on or
+off, so that each is measured against the others on whole benchmark sets (benchmarks/).
+
+The defaults are the combination that won on those benchmarks; the note of each says what it is
+for. A spec string names a combination: ``"default,-check"``, ``"none,+final_answer"``,
+``"default,require_code=always"``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Literal
+
+RequireCode = Literal["never", "first", "always"]
+Context = Literal["names", "rich"]
+
+
+@dataclass(frozen=True)
+class Tactics:
+    # The model's code ends a task by calling final_answer(value): the answer is a value code
+    # computed, with no retyping (and the system prompt and its example say so).
+    final_answer: bool = True
+    # Which replies must hold code: the first one (so every run starts by acting), every one (an
+    # answer then only comes through final_answer), or none. Enforced where the server takes a
+    # grammar (the embedded model); elsewhere a first reply without code gets the nudge instead.
+    require_code: RequireCode = "first"
+    # A run's first reply without code is sent back once: compute it, or say it needs no code.
+    nudge: bool = True
+    # When the model is about to answer, it is shown the request again and asked for the answer
+    # exactly in the form the request asks for.
+    restate: bool = True
+    # Before an answer is taken, the model is asked once to check it against the outputs.
+    check: bool = False
+    # The same code again, or the same error three times: the model is told what it repeated and
+    # asked for another way once, before the run gives up.
+    stall_warning: bool = True
+    # What the model is told of the kernel: "names" (a line per variable) or "rich" (callables'
+    # signatures and docs, DataFrames' columns, dtypes and rows, the files the request names).
+    context: Context = "rich"
+
+
+DEFAULT = Tactics()
+# The 0.1 loop, for comparison: plain answers in words, nothing sent back, a line per variable.
+NONE = Tactics(final_answer=False, require_code="never", nudge=False, restate=False, check=False,
+               stall_warning=False, context="names")
+_BASES = {"default": DEFAULT, "none": NONE}
+
+
+def parse(spec: str | Tactics | None) -> Tactics:
+    """``"default"``, ``"none"``, then ``+name`` / ``-name`` / ``name=value`` changes, comma-separated."""
+    if spec is None:
+        return DEFAULT
+    if isinstance(spec, Tactics):
+        return spec
+    tactics = DEFAULT
+    known = {f.name: f for f in fields(Tactics)}
+    for i, part in enumerate(p.strip() for p in spec.split(",") if p.strip()):
+        if i == 0 and part in _BASES:
+            tactics = _BASES[part]
+            continue
+        if "=" in part:
+            name, value = (x.strip() for x in part.split("=", 1))
+        elif part[0] in "+-":
+            name, value = part[1:], part[0] == "+"
+        else:
+            name, value = part, True
+        if name not in known:
+            raise ValueError(f"unknown tactic {name!r}; known: {', '.join(known)}")
+        default = getattr(DEFAULT, name)
+        if isinstance(default, bool):
+            if isinstance(value, str):
+                if value.lower() not in ("true", "false", "on", "off", "1", "0"):
+                    raise ValueError(f"tactic {name} is on or off, not {value!r}")
+                value = value.lower() in ("true", "on", "1")
+        elif name == "require_code":
+            if value is True:
+                value = "first"
+            elif value is False:
+                value = "never"
+            if value not in ("never", "first", "always"):
+                raise ValueError(f"require_code is never, first or always, not {value!r}")
+        elif name == "context":
+            if value not in ("names", "rich"):
+                raise ValueError(f"context is names or rich, not {value!r}")
+        tactics = replace(tactics, **{name: value})
+    return tactics
+
+
+def describe(tactics: Tactics) -> str:
+    """The spec that gives ``tactics`` from the defaults (``"default"`` when it is the defaults)."""
+    changes = []
+    for f in fields(Tactics):
+        value, default = getattr(tactics, f.name), getattr(DEFAULT, f.name)
+        if value != default:
+            changes.append(("+" if value else "-") + f.name if isinstance(value, bool)
+                           else f"{f.name}={value}")
+    return ",".join(["default", *changes])

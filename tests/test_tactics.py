@@ -1,0 +1,226 @@
+"""Each tactic of the loop (codeact_magic.tactics), and replies that end early, through the scripted
+model server and the in-process shell: what the model is sent back, and what the user gets."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import MODEL, Reply, code, options
+
+import codeact_magic
+
+
+def codeact(ip, server, request: str, tactics: str, extra: str = ""):
+    ip.run_line_magic("config", f"CodeAct.tactics = {tactics!r}")
+    result = ip.run_cell(f"%%codeact {options(server, extra)}\n{request}", store_history=True)
+    assert result.success, result.error_in_exec
+    return codeact_magic.last_run()
+
+
+def sent(server, call: int) -> list[dict]:
+    return server.requests[call]["messages"]
+
+
+# ---- nudge ----
+
+def test_a_first_reply_without_code_is_sent_back_once(ip, model, capsys):
+    model.reset("It is 3.", code("import math\nprint(math.gcd(462, 1071))"), "It is **21**.")
+    run = codeact(ip, model, "gcd of 462 and 1071?", "none,+nudge")
+    assert run.status == "answered" and run.answer == "It is **21**." and len(run.steps) == 1
+    nudge = sent(model, 1)
+    assert nudge[-2] == {"role": "assistant", "content": "It is 3."}
+    assert nudge[-1]["content"].startswith("You answered without running any code.")
+    assert "asked to compute it" in capsys.readouterr().out  # the user sees what happened
+
+
+def test_a_question_that_needs_no_code_costs_one_more_short_call_at_most(ip, model):
+    model.reset("Hello! How can I help?", "Hello! How can I help?")
+    run = codeact(ip, model, "hi", "none,+nudge")
+    assert run.status == "answered" and run.answer == "Hello! How can I help?" and run.steps == []
+    assert len(model.requests) == 2
+
+
+# ---- final_answer() ----
+
+def test_final_answer_in_code_ends_the_run_with_the_computed_value(ip, model):
+    ip.user_ns["final_answer"] = "the user's own"
+    model.reset(code("total = sum(x * x for x in range(1, 101))\nfinal_answer(total)"), "never asked")
+    run = codeact(ip, model, "sum of squares to 100", "none,+final_answer")
+    assert run.status == "answered" and run.answer == "338350" and run.answer_step == 1
+    assert len(model.requests) == 1
+    assert ip.user_ns["final_answer"] == "the user's own"  # the user's name is back
+    assert "final_answer(answer)" in sent(model, 0)[0]["content"]  # the system prompt says how
+
+
+def test_final_answer_leaves_no_trace_in_the_namespace(ip, model):
+    ip.user_ns.pop("final_answer", None)
+    model.reset(code("final_answer('done')"))
+    run = codeact(ip, model, "finish", "none,+final_answer")
+    assert run.answer == "done" and "final_answer" not in ip.user_ns
+
+
+def test_final_answer_of_a_step_that_then_fails_is_not_taken(ip, model):
+    model.reset(code("final_answer(1)\n1 / 0"), code("final_answer(2)"))
+    run = codeact(ip, model, "divide", "none,+final_answer")
+    assert run.answer == "2" and run.answer_step == 2
+    feedback = sent(model, 1)[-1]["content"]
+    assert "ZeroDivisionError" in feedback and "that answer was not taken" in feedback
+
+
+def test_without_the_tactic_final_answer_is_not_offered(ip, model):
+    ip.user_ns.pop("final_answer", None)
+    model.reset(code("final_answer(1)"), "Could not.")
+    run = codeact(ip, model, "try", "none")
+    assert run.steps[0].error.ename == "NameError" and run.answer == "Could not."
+
+
+# ---- restate and check, before the answer ----
+
+def test_the_request_is_restated_before_an_answer_in_words(ip, model):
+    model.reset(code("print(570.6845)"), "The mean is 570.68.", "@mean[570.68]")
+    run = codeact(ip, model, "Mean of the prices. Format: @mean[value]", "none,+restate")
+    assert run.answer == "@mean[570.68]" and len(model.requests) == 3
+    review = sent(model, 2)[-1]["content"]
+    assert "Your answer: The mean is 570.68." in review
+    assert "Mean of the prices. Format: @mean[value]" in review and "exactly in the form" in review
+
+
+def test_the_request_is_restated_before_a_final_answer_from_code(ip, model):
+    model.reset(code("m = 570.6845\nfinal_answer(m)"), code("final_answer(f'@mean[{m:.2f}]')"))
+    run = codeact(ip, model, "Mean. Format: @mean[value]", "none,+final_answer,+restate")
+    assert run.answer == "@mean[570.68]" and run.answer_step == 2
+    review = sent(model, 1)[-1]["content"]
+    assert review.startswith("Execution result:") and "Your answer: 570.6845" in review
+
+
+def test_an_answer_without_steps_is_not_reviewed(ip, model):
+    model.reset("Hello!")
+    run = codeact(ip, model, "hi", "none,+restate,+check")
+    assert run.answer == "Hello!" and len(model.requests) == 1
+
+
+def test_check_asks_for_the_numbers_to_come_from_the_outputs(ip, model):
+    model.reset(code("print(2 + 2)"), "It is 5.", "It is 4.")
+    run = codeact(ip, model, "two plus two", "none,+check")
+    assert run.answer == "It is 4."
+    assert "every number in it must come from an output above" in sent(model, 2)[-1]["content"]
+
+
+# ---- require_code: a grammar where the server takes one ----
+
+def test_require_code_sends_a_grammar_on_the_first_call_only(ip, model):
+    from codeact_magic.model import CODE_GRAMMAR, LiteLLM
+
+    backend = LiteLLM(MODEL, api_base=model.url, grammar=True)
+    model.reset(code("print(6 * 7)"), "42")
+    ip.run_line_magic("config", "CodeAct.tactics = 'none,require_code=first'")
+    ip.user_ns["_backend"] = backend
+    assert ip.run_cell("import codeact_magic\nr = await codeact_magic.arun('six times seven', model=_backend, display=False)").success
+    assert model.requests[0]["grammar"] == CODE_GRAMMAR and "grammar" not in model.requests[1]
+
+
+def test_no_grammar_goes_to_a_server_not_known_to_take_one(ip, model):
+    model.reset("42", code("print(42)"), "42")
+    codeact(ip, model, "six times seven", "default,-restate")
+    assert all("grammar" not in r for r in model.requests)
+    # There, a first reply without code gets the nudge instead.
+    assert sent(model, 1)[-1]["content"].startswith("You answered without running any code.")
+
+
+def test_the_grammar_accepts_a_reply_with_a_block_and_nothing_else():
+    # llama.cpp's own parser: the grammar the embedded model gets is valid GBNF.
+    llama_cpp = pytest.importorskip("llama_cpp")
+    from codeact_magic.model import CODE_GRAMMAR
+
+    grammar = llama_cpp.LlamaGrammar.from_string(CODE_GRAMMAR, verbose=False)
+    assert grammar is not None
+
+
+# ---- stalls ----
+
+def test_the_same_code_again_is_told_once_then_stops(ip, model):
+    model.reset(code("print('again')"), code("print('again')"), code("print('other')"), "Done.")
+    run = codeact(ip, model, "repeat", "none,+stall_warning")
+    assert run.status == "answered" and [s.code for s in run.steps] == ["print('again')\n", "print('other')\n"]
+    warning = sent(model, 2)[-1]["content"]
+    assert warning.startswith("You sent the same code as in your previous step") and "again" in warning
+    model.reset(code("print('x')"), code("print('x')"), code("print('x')"))
+    run = codeact(ip, model, "repeat", "none,+stall_warning")
+    assert run.status == "stopped" and "same code" in run.note
+
+
+def test_the_same_error_three_times_is_told_once_then_stops(ip, model):
+    model.reset(*(code(f"undefined_2  # {i}") for i in range(3)), code("print('fixed')"), "ok")
+    run = codeact(ip, model, "fail", "none,+stall_warning")
+    assert run.status == "answered" and run.steps[-1].output == "fixed"
+    assert "third time in a row" in sent(model, 3)[-1]["content"]
+    model.reset(*(code(f"undefined_2  # {i}") for i in range(5)))
+    run = codeact(ip, model, "fail", "none,+stall_warning")
+    assert run.status == "stopped" and "same error" in run.note and len(run.steps) == 4
+
+
+# ---- replies that end early ----
+
+def test_a_reply_cut_by_the_length_limit_is_asked_again_never_run(ip, model):
+    ip.user_ns.pop("half", None)
+    model.reset(Reply("Let me:\n```python\nhalf = 1\nx = [1,", finish_reason="length"),
+                code("print(3)"), "It is 3.")
+    run = codeact(ip, model, "three", "none")
+    assert "half" not in ip.user_ns and [s.code for s in run.steps] == ["print(3)\n"]
+    assert sent(model, 1)[-1]["content"].startswith("Your reply was cut at the length limit")
+    assert run.answer == "It is 3."
+
+
+def test_an_answer_cut_by_the_length_limit_is_not_taken(ip, model):
+    model.reset(Reply("The answer is 12", finish_reason="length"),
+                Reply("The answer is 12", finish_reason="length"))
+    run = codeact(ip, model, "twelve", "none")
+    assert run.status == "error" and run.answer is None and "length limit twice" in run.note
+
+
+def test_a_reply_ending_inside_a_block_is_asked_again(ip, model):
+    ip.user_ns.pop("unclosed", None)
+    model.reset("Run:\n```python\nunclosed = 1\n", code("print(1)"), "One.")
+    run = codeact(ip, model, "one", "none")
+    assert "unclosed" not in ip.user_ns and run.answer == "One."
+    assert "never closed" in sent(model, 1)[-1]["content"]
+
+
+# ---- a run that goes on, and one run at a time ----
+
+def test_a_run_can_go_on_with_a_finished_runs_conversation(ip, model):
+    model.reset(code("x_prev = 20\nprint(x_prev)"), "It is 20.", "Then twice is 40.")
+    ip.run_line_magic("config", "CodeAct.tactics = 'none'")
+    first = codeact(ip, model, "set twenty", "none")
+    ip.user_ns["_first"] = first
+    assert ip.run_cell(f"import codeact_magic\nr = await codeact_magic.arun('and twice that?', model={MODEL!r}, "
+                       f"api_base={model.url!r}, display=False, after=_first)").success
+    messages = sent(model, 2)
+    assert messages[:len(first.messages)] == first.messages
+    assert messages[-1]["content"].startswith("and twice that?\n\nVariables already in the kernel")
+    assert "x_prev: int = 20" in messages[-1]["content"]  # what the kernel holds now
+    assert ip.user_ns["r"].answer == "Then twice is 40."
+
+
+def test_a_second_run_at_once_in_one_kernel_is_refused(ip, model):
+    model.reset(Reply(code("print('first')"), delay=0.5), "First done.")
+    ip.run_line_magic("config", "CodeAct.tactics = 'none'")
+    cell = (f"import asyncio, codeact_magic\nkw = dict(model={MODEL!r}, api_base={model.url!r}, display=False)\n"
+            "a, b = await asyncio.gather(codeact_magic.arun('one', **kw), codeact_magic.arun('two', **kw))")
+    assert ip.run_cell(cell).success
+    a, b = ip.user_ns["a"], ip.user_ns["b"]
+    assert a.status == "answered" and a.answer == "First done."
+    assert b.status == "error" and "one at a time" in b.note and b.steps == []
+    assert codeact_magic.last_run() is a
+    assert len(model.requests) == 2  # the refused run asked the model nothing
+
+
+def test_default_tactics_end_to_end(ip, model):
+    model.reset(code("gcd = __import__('math').gcd(462, 1071)\nprint(gcd)"),
+                code("final_answer(gcd)"), code("final_answer(gcd)"))
+    run = codeact(ip, model, "gcd of 462 and 1071?", "default")
+    # Asked to check its final_answer(), the model sends the same call again: that confirms it,
+    # it is not a stall, and it does not run twice.
+    assert run.status == "answered" and run.answer == "21" and run.answer_step == 2
+    assert len(run.steps) == 2 and len(model.requests) == 3
+    assert "final_answer(answer)" in sent(model, 0)[0]["content"]
+    assert "Your answer: 21" in sent(model, 2)[-1]["content"]
