@@ -54,7 +54,7 @@ class Question:
         """What a user would write in a %%codeact cell: the question, its constraints, the answer
         format, and where the data is."""
         return (f"{self.question}\n\nConstraints: {self.constraints}\n\n"
-                f"Answer format: {self.format}\n\nThe data is in the CSV file {self.file}.")
+                f"Answer format: {self.format}\n\nThe data is in the CSV file \"{self.file}\".")
 
 
 def load(data: Path) -> list[Question]:

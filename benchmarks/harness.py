@@ -82,13 +82,22 @@ class Ours:
         self.tactics = tactics
         self.shell = start_ipython()
         self.shell.run_line_magic("load_ext", "codeact_magic")
+        import inspect
+
+        from codeact_magic import arun
+
+        # Older versions of the loop cannot go on with a finished run's conversation.
+        self.can_continue = "after" in inspect.signature(arun).parameters
 
     def run(self, task: str, request: str, namespace: dict[str, Any] | None = None,
-            setup: str = "", cwd: str | None = None) -> tuple[Outcome, Any]:
+            setup: str = "", cwd: str | None = None, reset: bool = True,
+            after: Any = None) -> tuple[Outcome, Any]:
+        """``after``: a finished run whose conversation this request continues."""
         import codeact_magic
 
         ip = self.shell
-        ip.run_line_magic("reset", "-f")  # each task sees only what it is given
+        if reset:
+            ip.run_line_magic("reset", "-f")  # each task sees only what it is given
         if setup:
             ip.run_cell(setup)
         if namespace:
@@ -98,6 +107,8 @@ class Ours:
             options["api_base"] = self.api_base
         if self.tactics is not None:
             options["tactics"] = self.tactics
+        if after is not None:
+            options["after"] = after
         ip.user_ns["__bench_options"] = options
         here = os.getcwd()
         started = time.perf_counter()
@@ -139,11 +150,17 @@ class Smolagents:
         self.max_steps = max_steps
 
     def run(self, task: str, request: str, additional_args: dict[str, Any] | None = None,
-            imports: list[str] | None = None, cwd: str | None = None) -> tuple[Outcome, Any]:
+            imports: list[str] | None = None, cwd: str | None = None, agent: Any = None,
+            max_steps: int | None = None) -> tuple[Outcome, Any]:
+        """``agent``: an agent whose memory this request continues (``reset=False``)."""
         from smolagents import CodeAgent
 
-        agent = CodeAgent(tools=[], model=self.model, max_steps=self.max_steps, verbosity_level=0,
-                          additional_authorized_imports=imports or [])
+        fresh = agent is None
+        if fresh:
+            agent = CodeAgent(tools=[], model=self.model, max_steps=self.max_steps, verbosity_level=0,
+                              additional_authorized_imports=imports or [])
+        agent.monitor.reset()
+        steps_before = len(agent.memory.steps)
         here = os.getcwd()
         started = time.perf_counter()
         status, note = "answered", None
@@ -151,7 +168,8 @@ class Smolagents:
             if cwd:
                 os.chdir(cwd)
             with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
-                answer = agent.run(request, additional_args=additional_args or None)
+                answer = agent.run(request, additional_args=additional_args or None, reset=fresh,
+                                   max_steps=max_steps or self.max_steps)
             answer = None if answer is None else str(answer)
         except Exception as exc:  # a failed run counts as unsolved
             answer, status, note = None, "error", f"{type(exc).__name__}: {exc}"
@@ -159,7 +177,7 @@ class Smolagents:
             os.chdir(here)
         seconds = time.perf_counter() - started
         tokens = agent.monitor.get_total_token_counts()
-        steps = [s for s in agent.memory.steps if type(s).__name__ == "ActionStep"]
+        steps = [s for s in agent.memory.steps[steps_before:] if type(s).__name__ == "ActionStep"]
         ran = [s for s in steps if getattr(s, "code_action", None)]
         final = any(getattr(s, "is_final_answer", False) for s in steps)
         if answer is not None and not final:
@@ -171,7 +189,7 @@ class Smolagents:
 
 def local_endpoint() -> tuple[str, str, str]:
     """The embedded model's server (started if needed): litellm id, api base, key."""
-    from codeact_magic.local_server import ALIAS, ensure_running
+    from codeact_magic.local.server import ALIAS, ensure_running
 
     state = ensure_running(lambda text: print(text, file=sys.stderr))
     return f"openai/{ALIAS}", state.api_base, state.api_key
