@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shlex
 from dataclasses import dataclass
 from typing import Any
 
 from IPython.core.error import UsageError
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 MAGIC = "%%codeact"
 USAGE = (
     "%%codeact [--model MODEL] [--api-base URL] [--max-steps N] [--timeout SECONDS] [--new]\n"
-    "          [--mode auto|confirm|step]\n"
+    "          [--mode auto|confirm|step] [--tactics SPEC]\n"
     "<your request, in plain words, on the following lines>"
 )
 
@@ -31,11 +31,7 @@ class Options:
     timeout: float | None = None
     new: bool = False
     mode: str | None = None
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # argparse would exit the kernel's process otherwise
-        raise UsageError(f"{message}\nusage: {USAGE}")
+    tactics: str | None = None
 
 
 def _positive(kind):
@@ -51,25 +47,46 @@ def _positive(kind):
     return convert
 
 
-def _parser() -> _Parser:
-    p = _Parser(prog="%%codeact", add_help=False, exit_on_error=False, allow_abbrev=False)
-    p.add_argument("--model", "-m")
-    p.add_argument("--api-base", dest="api_base")
-    p.add_argument("--max-steps", dest="max_steps", type=_positive(int))
-    p.add_argument("--timeout", type=_positive(float))
-    p.add_argument("--new", action="store_true")
-    p.add_argument("--mode", choices=("auto", "confirm", "step"))
-    return p
+@magic_arguments()
+@argument("--model", "-m", help="litellm model id, or 'local' for the embedded model "
+          "(default: %%config CodeAct.model, then CODEACT_MODEL, then the embedded model)")
+@argument("--api-base", dest="api_base", help="base URL of an OpenAI-compatible server")
+@argument("--max-steps", dest="max_steps", type=_positive(int), help="code steps the run may take")
+@argument("--timeout", type=_positive(float), help="seconds a step may run before it is interrupted")
+@argument("--new", action="store_true", help="start a fresh conversation (every run does, for now)")
+@argument("--mode", choices=("auto", "confirm", "step"),
+          help="auto: run every step; confirm: approve each step; step: pause after each step")
+@argument("--tactics", help="how the model is made to act and check, e.g. 'default,-restate' "
+          "(see codeact_magic.tactics)")
+def codeact_cell_magic(line: str, cell: str) -> None:
+    """A model answers the request written below, by running code in this kernel.
+
+    The request goes on the lines below ``%%codeact``, in plain words. The model writes Python,
+    the code runs as real cells of this kernel, the model sees the output or the traceback, and it
+    goes on until it can answer. Settings not given here come from ``%config CodeAct``.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(run_magic_cell(line, cell))
+        return
+    raise UsageError(
+        "%%codeact must be the first line of its own cell (it awaits, and this call cannot); "
+        "from code, use: await codeact_magic.arun(request)"
+    )
+
+
+# magic_arguments names the magic after the function; it is registered, and typed, as %%codeact.
+codeact_cell_magic.parser.prog = MAGIC
+codeact_cell_magic.__doc__ = codeact_cell_magic.__doc__.replace("%codeact_cell_magic", MAGIC, 1)
 
 
 def parse_options(line: str) -> Options:
     try:
-        words = shlex.split(line)
-    except ValueError as exc:
+        args = parse_argstring(codeact_cell_magic, line)
+    except UsageError as exc:
         raise UsageError(f"{exc}\nusage: {USAGE}") from None
-    try:
-        args = _parser().parse_args(words)
-    except argparse.ArgumentError as exc:
+    except ValueError as exc:  # an unclosed quote
         raise UsageError(f"{exc}\nusage: {USAGE}") from None
     return Options(**vars(args))
 
@@ -85,7 +102,7 @@ async def run_magic_cell(line: str, request: str) -> None:
     try:
         await arun(request.strip("\n"), model=options.model, api_base=options.api_base,
                    max_steps=options.max_steps, timeout=options.timeout, new=options.new,
-                   mode=options.mode)
+                   mode=options.mode, tactics=options.tactics)
     except NoModelChosen as exc:
         raise UsageError(str(exc)) from None
 
@@ -103,17 +120,11 @@ def transform(lines: list[str]) -> list[str]:
     return [f"await __import__('codeact_magic.magic').magic.run_magic_cell({line!r}, {body!r})\n"]
 
 
-def codeact_cell_magic(line: str, cell: str) -> None:
-    """The plain cell magic, for direct calls such as ``run_cell_magic('codeact', ...)``."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        asyncio.run(run_magic_cell(line, cell))
-        return
-    raise UsageError(
-        "%%codeact must be the first line of its own cell (it awaits, and this call cannot); "
-        "from code, use: await codeact_magic.arun(request)"
-    )
+# A terminal asks the transformers whether the input typed so far is a whole cell (Enter runs it,
+# or opens a new line). Rewritten, "%%codeact" alone would look whole and run with an empty request;
+# IPython skips transformers with side effects there, so it sees a cell magic, which goes on until
+# an empty line, as %%timeit or %%bash do.
+transform.has_side_effects = True
 
 
 def load(shell: Any) -> None:

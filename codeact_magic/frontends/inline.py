@@ -11,7 +11,8 @@ import sys
 import time
 from typing import Any
 
-from ..events import Event, FollowUp, ModelText, RunFinished, RunStarted, StepFinished, StepStarted
+from ..events import (Event, FollowUp, ModelText, ModelWaiting, RunFinished, RunStarted, StepFinished,
+                      StepStarted)
 
 
 class TerminalRenderer:
@@ -26,7 +27,9 @@ class TerminalRenderer:
 
     def __call__(self, event: Event) -> None:
         out = self.out
-        if isinstance(event, ModelText):
+        if isinstance(event, ModelWaiting):
+            self.progress(event.text)
+        elif isinstance(event, ModelText):
             out.write(event.text)
             out.flush()
         elif isinstance(event, StepStarted):
@@ -64,9 +67,11 @@ class RichRenderer:
         self._display = display
         self._handle: Any = None
         self._text = ""
+        self._first = ""  # what the live display showed when it was created
         self._shown_at = 0.0
         self._max_steps = 0
         self._status: Any = None
+        self._waiting = False
 
     def progress(self, text: str, done: bool = False) -> None:
         """A one-line status, updated in place (preparing the local model…)."""
@@ -84,19 +89,32 @@ class RichRenderer:
         bundle = {"text/markdown": self._text, "text/plain": self._text}
         if self._handle is None:
             self._handle = self._display(bundle, raw=True, display_id=True)
+            self._first = self._text
         else:
             self._handle.update(bundle, raw=True)
         self._shown_at = time.monotonic()
 
     def _end_turn(self) -> None:
-        if self._handle is not None or self._text:
+        if self._handle is not None and self._text != self._first:
+            # A frontend that does not apply display updates (jupyter console) has shown only the
+            # first piece of this turn: the whole of it comes once more as an output of its own,
+            # and the live one is emptied (where updates apply, the text just stays in place).
+            self._handle.update({"text/plain": ""}, raw=True)
+            self._display({"text/markdown": self._text, "text/plain": self._text}, raw=True)
+        elif self._handle is None and self._text:
             self._flush()
-        self._handle, self._text = None, ""
+        self._handle, self._text, self._first = None, "", ""
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, RunStarted):
             self._max_steps = event.max_steps
+        elif isinstance(event, ModelWaiting):
+            self.progress(event.text)
+            self._waiting = True
         elif isinstance(event, ModelText):
+            if self._waiting:
+                self._waiting = False
+                self.progress("the local model is free again", done=True)
             self._text += event.text
             if self._handle is None or time.monotonic() - self._shown_at >= self.INTERVAL:
                 self._flush()
@@ -148,6 +166,8 @@ class CompactRenderer(RichRenderer):
             self.progress(f"step {event.index}/{self._max_steps} done; waiting for the model…")
         elif isinstance(event, FollowUp):
             self.progress(f"↻ {event.label}…")
+        elif isinstance(event, ModelWaiting):
+            self.progress(event.text)
         elif isinstance(event, RunFinished):
             run = event.run
             self.progress(run.summary(), done=True)

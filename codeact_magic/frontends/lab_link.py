@@ -12,7 +12,7 @@ import asyncio
 import time
 from typing import Any
 
-from ..events import Event, FollowUp, ModelText, RunFinished, StepFinished, StepStarted
+from ..events import Event, FollowUp, ModelText, ModelWaiting, RunFinished, StepFinished, StepStarted
 from .routing import OutputRouter
 
 TARGET = "codeact_magic"
@@ -119,6 +119,8 @@ class LabLink:
                         "usage": _usage(step.usage)})
         elif isinstance(event, FollowUp):
             self._send({"type": "followup", "kind": event.kind, "label": event.label})
+        elif isinstance(event, ModelWaiting):
+            self._send({"type": "waiting", "text": event.text})
         elif isinstance(event, RunFinished):
             run = event.run
             self._send({"type": "final", "status": run.status, "answer": run.answer, "note": run.note,

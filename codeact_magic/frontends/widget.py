@@ -18,7 +18,8 @@ import anywidget
 import traitlets
 
 from ..control import Decision, Mode
-from ..events import Event, FollowUp, ModelText, RunFinished, RunStarted, StepFinished, StepStarted
+from ..events import (Event, FollowUp, ModelText, ModelWaiting, RunFinished, RunStarted, StepFinished,
+                      StepStarted)
 
 _STATIC = Path(__file__).parent / "static"
 READY_TIMEOUT = 1.0
@@ -65,6 +66,14 @@ class RunWidget(anywidget.AnyWidget):
             return await asyncio.wait_for(asyncio.shield(self._ready), READY_TIMEOUT)
         except asyncio.TimeoutError:
             return False
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        # A frontend without widgets (jupyter console) shows text/plain: nothing, rather than
+        # "<RunWidget object at 0x…>"; the run then renders as plain output.
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if isinstance(bundle, dict):
+            bundle["text/plain"] = ""
+        return bundle
 
     def _receive(self, content: dict) -> None:
         kind = content.get("type")
@@ -152,6 +161,8 @@ class RunWidget(anywidget.AnyWidget):
         elif isinstance(event, FollowUp):
             self.text, self._reply = "", ""
             self.status = f"↻ {event.label}"
+        elif isinstance(event, ModelWaiting):
+            self.status = event.text
         elif isinstance(event, RunFinished):
             run = event.run
             self.text = self._reply if run.status != "answered" else ""
