@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic_arguments import argument, kwds, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 MAGIC = "%%codeact"
 USAGE = (
@@ -48,7 +48,6 @@ def _positive(kind):
 
 
 @magic_arguments()
-@kwds(allow_abbrev=False)  # "--max-step 3" is a typo to report, not "--max-steps"
 @argument("--model", "-m", help="litellm model id, or 'local' for the embedded model "
           "(default: %%config CodeAct.model, then CODEACT_MODEL, then the embedded model)")
 @argument("--api-base", dest="api_base", help="base URL of an OpenAI-compatible server")
@@ -79,6 +78,7 @@ def codeact_cell_magic(line: str, cell: str) -> None:
 
 # magic_arguments names the magic after the function; it is registered, and typed, as %%codeact.
 codeact_cell_magic.parser.prog = MAGIC
+codeact_cell_magic.parser.allow_abbrev = False  # "--max-step 3" is a typo to report
 codeact_cell_magic.__doc__ = codeact_cell_magic.__doc__.replace("%codeact_cell_magic", MAGIC, 1)
 
 
