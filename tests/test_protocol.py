@@ -17,9 +17,12 @@ class Frontend:
     def __init__(self, kernel) -> None:
         self.kc = kernel.kc
 
-    def execute(self, source: str, *, ack: bool | str = True, timeout: float = 60):
+    def execute(self, source: str, *, ack: bool | str = True, timeout: float = 60,
+                frontends: tuple[str, ...] = ()):
         """Run ``source`` in a cell with an id; ``ack``: True answers hello, "close" closes the comm,
-        False stays silent. Returns (iopub messages of the cell, comm messages, reply content)."""
+        False stays silent; ``frontends``: answer hello once for each of these pages instead, as
+        several pages with the notebook open do. Returns (hello, iopub messages of the cell, comm
+        messages, reply content)."""
         kc = self.kc
         cell_id = uuid.uuid4().hex
         msg = kc.session.msg("execute_request", {"code": source, "silent": False, "store_history": True,
@@ -39,7 +42,11 @@ class Frontend:
             kind = m["msg_type"]
             if kind == "comm_open" and m["content"]["target_name"] == "codeact_magic":
                 hello = m["content"]
-                if ack is True:
+                if frontends:
+                    for page in frontends:
+                        self._comm_msg(hello["comm_id"], {"type": "hello_ack", "version": 1,
+                                                          "frontend": page})
+                elif ack is True:
                     self._comm_msg(hello["comm_id"], {"type": "hello_ack", "version": 1})
                 elif ack == "close":
                     kc.shell_channel.send(kc.session.msg("comm_close", {"comm_id": hello["comm_id"],
@@ -68,7 +75,8 @@ def test_with_the_extension_steps_go_over_the_comm(kernel, model):
     assert hello["data"]["type"] == "hello" and hello["data"]["version"] == 1
     assert hello["data"]["model"] == "openai/scripted" and hello["data"]["request"] == "six times seven"
     kinds = [m["type"] for m in msgs]
-    assert kinds[0] == "token" and kinds[-1] == "final"
+    assert kinds[:2] == ["chosen", "token"] and kinds[-1] == "final"
+    assert msgs[0] == {"type": "chosen", "frontend": None}  # a frontend that gives no id holds it
     assert [m["index"] for m in msgs if m["type"] == "step_started"] == [1, 2]
     first_outputs = [m["output"] for m in msgs if m["type"] == "output" and m["index"] == 1]
     stdout = "".join(o["text"] for o in first_outputs if o["output_type"] == "stream" and o["name"] == "stdout")
@@ -123,3 +131,68 @@ def test_a_flood_of_output_is_capped_for_the_cell(kernel, model):
     assert "more characters of output not shown" in streamed
     # Batched, not one message per print.
     assert sum(1 for m in msgs if m["type"] == "output") < 2000
+
+
+def test_of_several_pages_the_first_to_answer_holds_the_run(kernel, model):
+    model.reset(code("print(1)"), "One.")
+    hello, iopub, msgs, reply = Frontend(kernel).execute(f"%%codeact {options(model)}\none",
+                                                         frontends=("page-a", "page-b"))
+    # Every page hears every message; this one says which page writes the transcript.
+    assert msgs[0] == {"type": "chosen", "frontend": "page-a"}
+    assert [m["type"] for m in msgs].count("chosen") == 1
+    assert [m["index"] for m in msgs if m["type"] == "step_started"] == [1]
+
+
+def test_display_updates_go_where_their_display_is(kernel, model):
+    # A display in a cell of the user's, before the run; then a step shows one and updates both.
+    kernel.execute("from IPython.display import display, update_display\n"
+                   "display('user v1', display_id='in-user-cell')")
+    model.reset(code("display('step v1', display_id='in-step-cell')\n"
+                     "update_display('step v2', display_id='in-step-cell')\n"
+                     "update_display('user v2', display_id='in-user-cell')"), "Updated.")
+    hello, iopub, msgs, reply = Frontend(kernel).execute(f"%%codeact {options(model)}\nupdate")
+    outputs = [m["output"] for m in msgs if m["type"] == "output"]
+    assert [(o["output_type"], o["data"]["text/plain"]) for o in outputs] == [
+        ("display_data", "'step v1'"), ("update_display_data", "'step v2'")]
+    assert outputs[1]["transient"] == {"display_id": "in-step-cell"}
+    # The update of the user's display stays on iopub, where the frontend finds its cell itself.
+    updates = [m["content"] for m in iopub if m["msg_type"] == "update_display_data"
+               and m["content"]["transient"].get("display_id") == "in-user-cell"]
+    assert [u["data"]["text/plain"] for u in updates] == ["'user v2'"]
+
+
+def test_the_loops_own_messages_reach_the_panel(kernel, model):
+    kernel.execute("%config CodeAct.tactics = 'none,+nudge'")
+    try:
+        model.reset("It is 3.", code("print(21)"), "It is 21.")
+        hello, iopub, msgs, reply = Frontend(kernel).execute(f"%%codeact {options(model)}\ngcd")
+    finally:
+        kernel.execute("%config CodeAct.tactics = 'none'")
+    [followup] = [m for m in msgs if m["type"] == "followup"]
+    assert followup["kind"] == "nudge" and "compute" in followup["label"]
+    assert msgs[-1]["answer"] == "It is 21."
+
+
+def test_step_outputs_keep_their_order_when_sends_are_slow():
+    import threading
+
+    from codeact_magic.frontends.routing import OutputRouter
+
+    sent: list[str] = []
+    first = threading.Event()
+
+    def send(output: dict) -> None:
+        if not first.is_set():
+            first.set()
+            time.sleep(0.3)  # the first batch is slow to go out...
+        sent.append(output["text"])
+
+    router = OutputRouter(send)
+    router.stream("stdout", "a")
+    worker = threading.Thread(target=router.flush)  # ...sent by a timer thread, say
+    worker.start()
+    first.wait()
+    router.stream("stdout", "b")  # meanwhile the step writes on and flushes
+    router.flush()
+    worker.join()
+    assert "".join(sent) == "ab"

@@ -144,3 +144,15 @@ def test_confirm_mode_without_widgets_refuses_to_start(kernel, model):
     info = run_info(kernel)
     assert info["status"] == "error" and "needs the run widget" in info["note"]
     assert model.requests == []
+
+
+def test_a_stop_after_the_run_ended_does_not_cancel_the_rest_of_the_cell(kernel, model):
+    model.reset(code("print(1)"), "One.")
+    front = WidgetFrontend(kernel, stop_when=lambda s: s.get("running") is False)
+    front.execute("import asyncio\n"
+                  f"r = await codeact_magic.arun('one', model='openai/scripted', api_base={model.url!r})\n"
+                  "await asyncio.sleep(1.5)\n"
+                  "after_the_run = True")
+    assert front.stopped  # the Stop was sent once the run had ended
+    assert kernel.value("after_the_run") is True
+    assert run_info(kernel)["status"] == "answered"

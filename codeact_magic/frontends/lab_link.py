@@ -35,6 +35,8 @@ class LabLink:
         self._loop = loop
         self._ack: asyncio.Future = loop.create_future()
         self._sent_at: dict[int, float] = {}
+        self._display_ids: set[str] = set()  # of displays in this run's step cells
+        self.frontend: str | None = None  # the page that holds the run (its hello_ack's id)
         self.closed = False
         # Milliseconds from a step's code being ready to its cell being in the page.
         self.cell_latency_ms: list[float] = []
@@ -73,11 +75,15 @@ class LabLink:
         if not acked:
             link.close()
             return None
+        # Every page with the notebook open may have answered (two tabs, collaborators): the first
+        # holds the run, and all of them are told which, so the transcript is written once.
+        link._send({"type": "chosen", "frontend": link.frontend})
         return link
 
     def _receive(self, data: dict) -> None:
         kind = data.get("type")
         if kind == "hello_ack" and not self._ack.done():
+            self.frontend = data.get("frontend")
             self._ack.set_result(data.get("version") == VERSION)
         elif kind == "cell_shown":
             sent = self._sent_at.get(data.get("index"))
@@ -101,7 +107,7 @@ class LabLink:
     def router(self, index: int) -> OutputRouter:
         """Where step ``index``'s outputs go: into its cell."""
         return OutputRouter(lambda output: self._send({"type": "output", "index": index,
-                                                       "output": output}))
+                                                       "output": output}), self._display_ids)
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, ModelText):

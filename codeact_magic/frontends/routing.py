@@ -22,9 +22,19 @@ _FLUSH_EVERY = 0.05  # seconds: streams are sent in batches, at most this late
 
 
 class OutputRouter:
-    def __init__(self, send: Callable[[Output], None]) -> None:
+    """One step's outputs, sent in the order they were made.
+
+    ``display_ids`` is shared by the run's routers: the display ids created in its step cells. An
+    update to one of those goes to the step cells; an update to any other display (one in a cell of
+    the user's) stays on iopub, where the frontend itself finds it.
+    """
+
+    def __init__(self, send: Callable[[Output], None], display_ids: set[str] | None = None) -> None:
         self._send = send
-        self._lock = threading.Lock()
+        # One lock for taking pending text and sending it: a timer's flush and the step's own
+        # flush never overtake each other, so chunks arrive in the order they were written.
+        self._lock = threading.RLock()
+        self.display_ids = display_ids if display_ids is not None else set()
         self._pending: list[tuple[str, str]] = []
         self._sent_chars = 0
         self._dropped = 0
@@ -61,26 +71,28 @@ class OutputRouter:
                 self._timer.cancel()
                 self._timer = None
             self._last_flush = time.monotonic()
-        merged: list[list[str]] = []
-        for name, text in pending:
-            if merged and merged[-1][0] == name:
-                merged[-1][1] += text
-            else:
-                merged.append([name, text])
-        for name, text in merged:
-            self._send({"output_type": "stream", "name": name, "text": text})
+            merged: list[list[str]] = []
+            for name, text in pending:
+                if merged and merged[-1][0] == name:
+                    merged[-1][1] += text
+                else:
+                    merged.append([name, text])
+            for name, text in merged:
+                self._send({"output_type": "stream", "name": name, "text": text})
 
     def finish(self) -> None:
-        self.flush()
-        if self._dropped:
-            self._send({"output_type": "stream", "name": "stderr",
-                        "text": f"\n[{self._dropped:,} more characters of output not shown]\n"})
+        with self._lock:
+            self.flush()
+            if self._dropped:
+                self._send({"output_type": "stream", "name": "stderr",
+                            "text": f"\n[{self._dropped:,} more characters of output not shown]\n"})
 
     # ---- everything else ----
 
     def emit(self, output: Output) -> None:
-        self.flush()  # keep the order: streams written before a display come before it
-        self._send(output)
+        with self._lock:
+            self.flush()  # keep the order: streams written before a display come before it
+            self._send(output)
 
     @contextmanager
     def capture(self, shell: Any) -> Iterator[None]:
@@ -88,7 +100,12 @@ class OutputRouter:
 
         def display_hook(msg: dict) -> None:
             kind, content = msg.get("msg_type"), msg.get("content", {})
+            display_id = (content.get("transient") or {}).get("display_id")
+            if kind == "update_display_data" and display_id not in self.display_ids:
+                return msg  # type: ignore[return-value]  (a display outside the step cells)
             if kind in ("display_data", "update_display_data"):
+                if kind == "display_data" and display_id:
+                    self.display_ids.add(display_id)
                 self.emit({"output_type": kind, "data": content.get("data", {}),
                            "metadata": content.get("metadata", {}),
                            "transient": content.get("transient", {})})

@@ -81,6 +81,8 @@ class RunWidget(anywidget.AnyWidget):
             if not self._ready.done():
                 self._ready.set_result(True)
         elif kind == "stop":
+            if self._task is None:
+                return  # the run has ended: a late Stop must not cancel what the cell does next
             self.stop_requested = True
             self.status = "stopping…"
             if self._answer is not None and not self._answer.done():
@@ -165,6 +167,7 @@ class RunWidget(anywidget.AnyWidget):
             self.status = event.text
         elif isinstance(event, RunFinished):
             run = event.run
+            self._task = None  # from now on a Stop has nothing to stop
             self.text = self._reply if run.status != "answered" else ""
             self.running = False
             self.pending = {}

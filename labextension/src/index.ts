@@ -18,6 +18,8 @@ import { COMM_TARGET, PROTOCOL_VERSION, type IHello, type KernelMessage } from '
 import { markGenerated, Transcript } from './transcript';
 
 const PLUGIN_ID = 'codeact-magic:plugin';
+// This page, among the frontends connected to a kernel (docs/protocol.md: the handshake).
+const FRONTEND_ID = Math.random().toString(36).slice(2) + Date.now().toString(36);
 
 namespace CommandIDs {
   export const open = 'codeact:open-panel';
@@ -58,14 +60,36 @@ function attach(kernel: Kernel.IKernelConnection, tracker: INotebookTracker, cha
     if (!panel || hello.version !== PROTOCOL_VERSION) {
       return; // not ours (another frontend, or a console): stay silent, do not close
     }
-    comm.send({ type: 'hello_ack', version: PROTOCOL_VERSION });
+    // Every page with this notebook open hears the hello (two tabs, collaborators): each answers,
+    // and the kernel says which one holds the run, so that the transcript is written once.
+    comm.send({ type: 'hello_ack', version: PROTOCOL_VERSION, frontend: FRONTEND_ID });
+    let holds: boolean | null = null;
     const transcript = new Transcript(panel, hello);
-    chat.runStarted(panel, hello);
     comm.onMsg = (msg: JKernelMessage.ICommMsgMsg) => {
       const data = msg.content.data as unknown as KernelMessage;
+      if (data.type === 'chosen') {
+        holds = data.frontend === null || data.frontend === FRONTEND_ID;
+        if (holds) {
+          chat.runStarted(panel, hello);
+        }
+        return;
+      }
+      if (holds === null) {
+        holds = true; // a kernel that names no holder: this page holds the run
+        chat.runStarted(panel, hello);
+      }
+      if (!holds) {
+        return;
+      }
       switch (data.type) {
         case 'token':
           chat.token(panel, data.text);
+          break;
+        case 'waiting':
+          chat.note(panel, data.text);
+          break;
+        case 'followup':
+          chat.note(panel, `↻ ${data.label}`);
           break;
         case 'step_started': {
           const index = transcript.stepStarted(data);
@@ -93,7 +117,11 @@ function attach(kernel: Kernel.IKernelConnection, tracker: INotebookTracker, cha
           break;
       }
     };
-    comm.onClose = () => chat.runEnded(panel);
+    comm.onClose = () => {
+      if (holds) {
+        chat.runEnded(panel);
+      }
+    };
   });
 }
 

@@ -28,6 +28,7 @@ type Entry =
       latencyMs?: number;
     }
   | { kind: 'final'; status: string; answer: string | null; note: string | null; summary: string }
+  | { kind: 'note'; text: string }
   | { kind: 'error'; text: string };
 
 /** The environment variable litellm reads for a provider's key, for the hint under the input. */
@@ -147,6 +148,12 @@ export class CodeactPanel extends Widget {
     } else {
       log.push({ kind: 'reply', text });
     }
+    this.refresh(panel);
+  }
+
+  /** A line of the loop's own: it waits for the model, or it sent the model a follow-up. */
+  note(panel: NotebookPanel, text: string): void {
+    this.log(panel).push({ kind: 'note', text });
     this.refresh(panel);
   }
 
@@ -305,6 +312,7 @@ export class CodeactPanel extends Widget {
         node.textContent = entry.text;
         break;
       case 'error':
+      case 'note':
         node.textContent = entry.text;
         break;
       case 'step': {

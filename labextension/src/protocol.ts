@@ -62,4 +62,31 @@ export interface IFinal {
   usage: IUsage;
 }
 
-export type KernelMessage = IToken | IStepStarted | IOutputMsg | IStepDone | IFinal;
+/** Which frontend holds the run: the first that acknowledged the hello. The others stay out. */
+export interface IChosen {
+  type: 'chosen';
+  frontend: string | null;
+}
+
+/** The loop sent the model a message of its own (a nudge, a review, a stall warning...). */
+export interface IFollowUp {
+  type: 'followup';
+  kind: string;
+  label: string;
+}
+
+/** The model's server is busy with another request: the run waits its turn. */
+export interface IWaiting {
+  type: 'waiting';
+  text: string;
+}
+
+export type KernelMessage =
+  | IChosen
+  | IToken
+  | IWaiting
+  | IStepStarted
+  | IOutputMsg
+  | IStepDone
+  | IFollowUp
+  | IFinal;

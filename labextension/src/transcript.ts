@@ -18,6 +18,8 @@ export interface ICodeactMetadata {
   run_id: string;
   step: number | 'answer';
   model: string;
+  /** The id of the %%codeact cell whose run wrote this cell. */
+  magic_cell?: string | null;
   status: 'running' | 'done' | 'error' | 'timeout' | 'interrupted';
   usage?: unknown;
 }
@@ -41,6 +43,9 @@ export class Transcript {
 
   private stepCells = new Map<number, string>();
   private lastId: string | null = null;
+  // Display ids shown in this run's step cells, and where: an update_display_data finds them here
+  // (JupyterLab's output model keeps no `transient`, so the stored outputs cannot tell).
+  private displays = new Map<string, { cellId: string; output: number }[]>();
 
   private cells() {
     return this.panel.content.model!.cells;
@@ -59,7 +64,10 @@ export class Transcript {
     return -1;
   }
 
-  /** Below the magic cell, after this run's cells so far; at the end if both are gone. */
+  /**
+   * Below the magic cell, after this run's cells so far; at the end if both are gone. A cell run
+   * again writes its new transcript after the one its earlier runs wrote, never above it.
+   */
   private insertionIndex(): number {
     const last = this.indexOf(this.lastId);
     if (last >= 0) {
@@ -71,16 +79,28 @@ export class Transcript {
     }
     let i = magic + 1;
     const cells = this.cells();
-    while (i < cells.length && codeactMetadata(cells.get(i))?.run_id === this.hello.run_id) {
+    while (i < cells.length && this.belongsHere(codeactMetadata(cells.get(i)))) {
       i++;
     }
     return i;
+  }
+
+  /** A generated cell of this magic cell's runs (cells saved before `magic_cell` was recorded
+   * count when they follow it directly). */
+  private belongsHere(meta: ICodeactMetadata | undefined): boolean {
+    if (!meta) {
+      return false;
+    }
+    return meta.magic_cell === undefined || meta.magic_cell === this.hello.cell_id;
   }
 
   private insert(cell: nbformat.ICell): ICellModel {
     const index = this.insertionIndex();
     this.panel.content.model!.sharedModel.insertCell(index, cell as any);
     const model = this.cells().get(index);
+    // The kernel ran this code for the user: its outputs (widgets, plots, HTML) are trusted, as
+    // those of a cell the user ran.
+    model.trusted = true;
     this.lastId = model.id;
     markGenerated(this.panel);
     // The cell's widget may only be created on the next frame (windowed notebooks).
@@ -89,12 +109,29 @@ export class Transcript {
   }
 
   private stepCell(index: number): ICodeCellModel | null {
-    const i = this.indexOf(this.stepCells.get(index) ?? null);
+    return this.cellById(this.stepCells.get(index) ?? null);
+  }
+
+  private cellById(id: string | null): ICodeCellModel | null {
+    const i = this.indexOf(id);
     return i >= 0 ? (this.cells().get(i) as ICodeCellModel) : null;
   }
 
+  private forgetDisplays(cellId: string): void {
+    for (const [id, places] of this.displays) {
+      this.displays.set(id, places.filter(place => place.cellId !== cellId));
+    }
+  }
+
   private meta(step: number | 'answer', status: ICodeactMetadata['status'], usage?: unknown): ICodeactMetadata {
-    return { run_id: this.hello.run_id, step, model: this.hello.model, status, usage };
+    return {
+      run_id: this.hello.run_id,
+      step,
+      model: this.hello.model,
+      magic_cell: this.hello.cell_id,
+      status,
+      usage
+    };
   }
 
   /** Returns the inserted cell's index. */
@@ -116,18 +153,31 @@ export class Transcript {
     if (!cell) {
       return; // the user deleted it meanwhile: their choice
     }
+    const displayId: string | undefined = (output as any).transient?.display_id;
     if (output.output_type === 'clear_output') {
       cell.outputs.clear((output as { wait: boolean }).wait);
+      this.forgetDisplays(cell.id);
     } else if (output.output_type === 'update_display_data') {
-      const id = (output as any).transient?.display_id;
-      for (let i = 0; i < cell.outputs.length; i++) {
-        const existing = cell.outputs.get(i);
-        if (id && (existing.toJSON() as any).transient?.display_id === id) {
-          cell.outputs.set(i, { ...(output as any), output_type: 'display_data' });
+      // Wherever that display is shown in this run's cells (an earlier step's cell included).
+      const { transient, ...rest } = output as any;
+      for (const place of this.displays.get(displayId ?? '') ?? []) {
+        const target = this.cellById(place.cellId);
+        if (target && place.output < target.outputs.length) {
+          target.outputs.set(place.output, { ...rest, output_type: 'display_data' });
         }
       }
     } else {
-      cell.outputs.add(output as nbformat.IOutput);
+      const { transient, ...rest } = output as any;
+      if (output.output_type === 'stream') {
+        cell.outputs.add(output as nbformat.IOutput);
+      } else {
+        const at = cell.outputs.add(rest as nbformat.IOutput) - 1; // add() returns the new length
+        if (displayId) {
+          const places = this.displays.get(displayId) ?? [];
+          places.push({ cellId: cell.id, output: at });
+          this.displays.set(displayId, places);
+        }
+      }
     }
   }
 
