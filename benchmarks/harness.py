@@ -22,6 +22,8 @@ from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from dev_tasks import typed_literal  # noqa: E402  (one rule for "computed", tests and benchmarks)
 
 
 @dataclass
@@ -37,7 +39,8 @@ class Outcome:
     prompt_tokens: int
     completion_tokens: int
     seconds: float
-    # The answer came out of code that ran (final_answer() in a step, or a step's output holds it).
+    # The answer came out of code that ran: a step computed the value it handed to final_answer(),
+    # or a step's output holds it (each benchmark checks the latter against its own labels).
     from_code: bool = False
     # Whatever the benchmark scores: solved, sub-answers right...
     score: dict[str, Any] = field(default_factory=dict)
@@ -126,9 +129,10 @@ class Ours:
         run = codeact_magic.last_run()
         calls = getattr(run.usage, "calls", 0) or sum(m["role"] == "assistant" for m in run.messages) + 1
         answer_step = getattr(run, "answer_step", None)
+        from_code = answer_step is not None and not typed_literal(run.steps[answer_step - 1].code)
         outcome = Outcome(task, self.name, run.answer, run.status, len(run.steps), calls,
                           run.usage.prompt_tokens, run.usage.completion_tokens, seconds,
-                          from_code=answer_step is not None, note=run.note)
+                          from_code=from_code, note=run.note)
         return outcome, run
 
 

@@ -1,139 +1,129 @@
-"""The dev task set on the embedded local model: our loop and smolagents' CodeAgent, side by side,
-with the same local endpoint and model, in the same run.
+"""The dev task set on the embedded model: our loop and smolagents' CodeAgent, side by side, with the
+same local endpoint and model, in the same run; and what a plain conversational question costs.
 
-    python benchmarks/local_tasks.py [--only ours|smolagents] [--tasks name,name]
+    python benchmarks/local_tasks.py [--harness ours,smolagents] [--tactics SPEC] [--out runs/x.jsonl]
 
-Prints one row per task and a total: solved, model calls, prompt tokens, wall time.
+Prints one row per task: solved, computed by a step (not answered from memory), model calls, prompt
+tokens, seconds; totals and ratios; then the conversational questions (no code needed): steps,
+calls and tokens each.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import logging
-import os
 import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import Ours, Outcome, Results, Smolagents, local_endpoint, median, run_all, table  # noqa: E402
 
-from dev_tasks import TASKS, Task, solved  # noqa: E402
+from dev_tasks import TASKS, Task, computed, solved  # noqa: E402  (tests/, put on the path by harness)
 
 MAX_STEPS = 6
+# Questions a user asks that need no code: they should stay cheap (answered in words, or at worst
+# with one more short call).
+CONVERSATION = (
+    Task("hello", "Hello! What can you help me with?", ()),
+    Task("concept", "In one paragraph: what is the difference between a list and a tuple in Python?", ()),
+    Task("thanks", "Thanks, that is all for now.", ()),
+)
 
 
-@dataclass
-class Outcome:
-    solved: bool
-    calls: int
-    prompt_tokens: int
-    seconds: float
-    answer: str
+def run_ours(ours: Ours, task: Task) -> Outcome:
+    outcome, run = ours.run(task.name, task.request, setup=task.setup)
+    outputs = [s.output for s in run.steps]
+    answer_code = run.steps[run.answer_step - 1].code if getattr(run, "answer_step", None) else None
+    ok = solved(task, run.answer) if task.answers else True
+    outcome.from_code = bool(task.answers) and ok and computed(task, outputs, answer_code)
+    outcome.score = {"solved": ok}
+    return outcome
 
 
-_shell = None
-
-
-def run_ours(task: Task) -> Outcome:
-    global _shell
-    from IPython.testing.globalipapp import start_ipython
-
-    import codeact_magic
-
-    if _shell is None:
-        _shell = start_ipython()
-        _shell.run_line_magic("load_ext", "codeact_magic")
-    ip = _shell
-    ip.run_line_magic("reset", "-f")  # each task sees only its own setup
-    if task.setup:
-        ip.run_cell(task.setup)
-    started = time.perf_counter()
-    with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
-        result = ip.run_cell(f"import codeact_magic\nawait codeact_magic.arun({task.request!r}, "
-                             f"model='local', max_steps={MAX_STEPS}, display=False)")
-    seconds = time.perf_counter() - started
-    assert result.success, result.error_in_exec
-    run = codeact_magic.last_run()
-    calls = sum(1 for m in run.messages if m["role"] == "assistant") + 1
-    ok = solved(task, run.answer) and len(run.steps) > 0
-    return Outcome(ok, calls, run.usage.prompt_tokens, seconds, run.answer or f"[{run.status}] {run.note}")
-
-
-def run_smolagents(task: Task, api_base: str, api_key: str) -> Outcome:
-    from smolagents import CodeAgent, LiteLLMModel
-
-    from codeact_magic.local.server import ALIAS
-
-    logging.getLogger("smolagents").setLevel(logging.ERROR)
-    # As DESIGN.md found: this server needs flattened messages, and max_tokens set.
-    model = LiteLLMModel(model_id=f"openai/{ALIAS}", api_base=api_base, api_key=api_key,
-                         flatten_messages_as_text=True, max_tokens=1024)
-    agent = CodeAgent(tools=[], model=model, max_steps=MAX_STEPS, verbosity_level=0)
+def run_smolagents(smol: Smolagents, task: Task) -> Outcome:
     state: dict = {}
     if task.setup:
         exec(task.setup, state)
         state.pop("__builtins__", None)
-    started = time.perf_counter()
-    try:
-        answer = str(agent.run(task.request, additional_args=state or None))
-    except Exception as exc:  # a failed run counts as unsolved
-        answer = f"[error] {exc}"
-    seconds = time.perf_counter() - started
-    tokens = agent.monitor.get_total_token_counts()
-    steps = [s for s in agent.memory.steps if type(s).__name__ == "ActionStep"]
-    ran_code = any(getattr(s, "code_action", None) for s in steps)
-    return Outcome(solved(task, answer) and ran_code, len(steps), tokens.input_tokens, seconds, answer)
+    outcome, agent = smol.run(task.name, task.request, additional_args=state or None)
+    ok = solved(task, outcome.answer) if task.answers else True
+    steps = agent.memory.steps
+    observations = [str(getattr(s, "observations", "") or "") for s in steps]
+    final = [s.code_action for s in steps if getattr(s, "is_final_answer", False) and getattr(s, "code_action", None)]
+    outcome.from_code = bool(task.answers) and ok and computed(task, observations, final[-1] if final else None)
+    outcome.score = {"solved": ok}
+    return outcome
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--only", choices=["ours", "smolagents"])
-    parser.add_argument("--tasks", help="comma-separated task names")
-    parser.add_argument("--show-answers", action="store_true")
-    args = parser.parse_args()
-    tasks = [t for t in TASKS if not args.tasks or t.name in args.tasks.split(",")]
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--harness", default="ours,smolagents")
+    p.add_argument("--tasks", help="comma-separated task names")
+    p.add_argument("--tactics", help="our loop's tactics (codeact_magic.tactics)")
+    p.add_argument("--out", type=Path, help="JSONL of outcomes; an existing file is resumed")
+    p.add_argument("--report-only", action="store_true")
+    p.add_argument("--show", action="store_true")
+    args = p.parse_args()
+    tasks = [t for t in (*TASKS, *CONVERSATION) if not args.tasks or t.name in args.tasks.split(",")]
+    harnesses = args.harness.split(",")
+    results = Results(args.out)
+    if not args.report_only:
+        model_id, api_base, api_key = local_endpoint()
+        runners = {}
+        for h in harnesses:
+            if h == "ours":
+                ours = Ours(max_steps=MAX_STEPS, tactics=args.tactics)
+                runners[h] = lambda t, ours=ours: run_ours(ours, t)
+            elif h == "smolagents":
+                smol = Smolagents(model_id, api_base, api_key, max_steps=MAX_STEPS)
+                runners[h] = lambda t, smol=smol: run_smolagents(smol, t)
+        run_all(tasks, runners, results, lambda t: t.name, show=args.show)
 
-    from codeact_magic.local.server import ensure_running
-
-    state = ensure_running(print)
-    harnesses = {"ours": lambda t: run_ours(t),
-                 "smolagents": lambda t: run_smolagents(t, state.api_base, state.api_key)}
-    chosen = [args.only] if args.only else list(harnesses)
-    results: dict[str, list[Outcome]] = {h: [] for h in chosen}
-    # One harness after the other, so each keeps the server's prompt-prefix cache between its calls.
-    for h in chosen:
-        for task in tasks:
-            outcome = harnesses[h](task)
-            results[h].append(outcome)
-            if args.show_answers:
-                print(f"  {h:<10} {task.name:<16} {'OK ' if outcome.solved else 'NO '} "
-                      f"{outcome.answer[:100]!r}", flush=True)
-
-    head = f"{'task':<16}" + "".join(f" | {h:<10} {'calls':>5} {'prompt tok':>10} {'s':>6}" for h in chosen)
-    print(f"\nDev task set on the embedded model (max {MAX_STEPS} steps), same server, same run")
-    print(head)
-    print("-" * len(head))
-    for i, task in enumerate(tasks):
-        row = f"{task.name:<16}"
-        for h in chosen:
-            o = results[h][i]
-            row += f" | {'solved' if o.solved else '-':<10} {o.calls:>5} {o.prompt_tokens:>10,} {o.seconds:>6.1f}"
-        print(row)
-    print("-" * len(head))
-    total = f"{'total':<16}"
-    for h in chosen:
-        rs = results[h]
-        total += (f" | {sum(o.solved for o in rs):>2}/{len(rs):<7} {sum(o.calls for o in rs):>5} "
-                  f"{sum(o.prompt_tokens for o in rs):>10,} {sum(o.seconds for o in rs):>6.1f}")
-    print(total)
-    if len(chosen) == 2:
-        a, b = (results[h] for h in chosen)
-        print(f"ratio ours/smolagents: prompt tokens "
-              f"{sum(o.prompt_tokens for o in a) / max(1, sum(o.prompt_tokens for o in b)):.2f}, "
-              f"wall time {sum(o.seconds for o in a) / max(1e-9, sum(o.seconds for o in b)):.2f}")
+    work = [t.name for t in tasks if t.answers]
+    talk = [t.name for t in tasks if not t.answers]
+    print(f"\nDev task set on the embedded model (max {MAX_STEPS} steps), same server, same run"
+          + (f", tactics {args.tactics}" if args.tactics else ""))
+    rows = []
+    for name in work:
+        row = [name]
+        for h in harnesses:
+            [o] = results.of(h, [name]) or [None]
+            row += ["-"] * 5 if o is None else [
+                "solved" if o.score["solved"] else "-", "yes" if o.from_code else "-", o.calls,
+                o.prompt_tokens, o.seconds]
+        rows.append(row)
+    totals = ["total"]
+    for h in harnesses:
+        os_ = results.of(h, work)
+        solved_ = [o for o in os_ if o.score["solved"]]
+        totals += [f"{len(solved_)}/{len(os_)}", f"{sum(o.from_code for o in solved_)}/{len(solved_)}",
+                   sum(o.calls for o in os_), sum(o.prompt_tokens for o in os_), sum(o.seconds for o in os_)]
+    rows.append(totals)
+    headers = ["task"] + [f"{h} {c}" for h in harnesses for c in ("", "computed", "calls", "prompt tok", "s")]
+    print(table(headers, rows))
+    for h in harnesses:
+        os_ = results.of(h, work)
+        solved_ = [o for o in os_ if o.score["solved"]]
+        if solved_:
+            print(f"{h}: prompt tokens per solved task {sum(o.prompt_tokens for o in os_) / len(solved_):,.0f}, "
+                  f"median s per task {median([o.seconds for o in os_]):.1f}")
+    if len(harnesses) == 2:
+        a, b = (results.of(h, work) for h in harnesses)
+        sa, sb = sum(o.score["solved"] for o in a), sum(o.score["solved"] for o in b)
+        ta, tb = sum(o.prompt_tokens for o in a), sum(o.prompt_tokens for o in b)
+        print(f"ratio {harnesses[0]}/{harnesses[1]}: prompt tokens per solved task "
+              f"{(ta / max(1, sa)) / max(1, tb / max(1, sb)):.2f}, wall time "
+              f"{sum(o.seconds for o in a) / max(1e-9, sum(o.seconds for o in b)):.2f}")
+    if talk:
+        print("\nConversational questions (no code needed)")
+        rows = []
+        for name in talk:
+            row = [name]
+            for h in harnesses:
+                [o] = results.of(h, [name]) or [None]
+                row += ["-"] * 4 if o is None else [o.steps, o.calls, o.prompt_tokens, o.seconds]
+            rows.append(row)
+        print(table(["question"] + [f"{h} {c}" for h in harnesses for c in ("steps", "calls", "prompt tok", "s")],
+                    rows))
 
 
 if __name__ == "__main__":

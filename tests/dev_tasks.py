@@ -2,11 +2,14 @@
 
 Each task may first set up state in the kernel (the agent works on the user's live variables).
 A task is solved when the final answer contains one of its accepted answers (digits compared
-without thousands separators) and at least one step ran.
+without thousands separators). It is computed (not answered from memory) when the answer came from
+code: a step printed it, or a step handed it to final_answer() as a value its code computed (not a
+literal typed into the call).
 """
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 
@@ -51,3 +54,26 @@ def solved(task: Task, answer: str | None) -> bool:
         return False
     normal = _normal(answer)
     return any(_normal(a) in normal for a in task.answers)
+
+
+def typed_literal(code: str) -> bool:
+    """The code hands final_answer() a literal (a value typed in, not computed)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "final_answer" and node.args:
+            arg = node.args[0]
+            if isinstance(arg, ast.Constant) or (
+                    isinstance(arg, ast.JoinedStr) and all(isinstance(v, ast.Constant) for v in arg.values)):
+                return True
+    return False
+
+
+def computed(task: Task, outputs: list[str], answer_code: str | None) -> bool:
+    """The accepted answer came out of code: printed by a step, or passed to final_answer() by
+    code that computed it (``answer_code``: that step's code, None for an answer in words)."""
+    if answer_code is not None and not typed_literal(answer_code):
+        return True
+    return any(_normal(a) in _normal(o) for a in task.answers for o in outputs)

@@ -329,3 +329,69 @@ def test_cells_added_elsewhere_during_a_run_keep_the_transcript_in_place(page, l
     assert sources[magic + 1:magic + 4] == ["import time\nprint('first', flush=True)\ntime.sleep(3)",
                                             "print('second')", "Both done."]
     assert "added_at_end = True" in sources
+
+
+def test_a_widget_in_a_step_renders_in_its_cell(page, lab, model):
+    model.reset(code("import ipywidgets\nslider = ipywidgets.IntSlider(value=7, description='level')\n"
+                     "display(slider)"), "Here is a slider.")
+    open_notebook(page, lab, "widget-step.ipynb", ["x = 1"])
+    send_from_panel(page, "Show me a slider")
+    step = page.locator(GENERATED).first
+    step.locator(".jp-OutputArea .widget-slider").wait_for(timeout=60_000)
+    expect(step.locator(".jp-OutputArea")).to_contain_text("level")
+    trusted = page.evaluate("""() => {
+        const cells = window.jupyterapp.shell.currentWidget.content.model.cells;
+        for (let i = 0; i < cells.length; i++) {
+            if (cells.get(i).getMetadata('codeact')) { return cells.get(i).trusted; }
+        }
+    }""")
+    assert trusted is True
+    page.screenshot(path=str(ARTIFACTS / "lab-widget-in-step.png"))
+
+
+def test_display_updates_reach_the_step_cell_that_shows_them(page, lab, model):
+    model.reset(code("handle = display('first version', display_id=True)"),
+                code("handle.update('second version')\nprint('updated')"), "Updated.")
+    open_notebook(page, lab, "display-update.ipynb", ["x = 1"])
+    send_from_panel(page, "Show, then update")
+    page.locator(".jp-Notebook .jp-MarkdownCell.jp-codeact-generated").wait_for(timeout=60_000)
+    first = page.locator(GENERATED).first.locator(".jp-OutputArea")
+    expect(first).to_contain_text("second version")  # updated in place, by the next step
+    assert "first version" not in first.inner_text()
+
+
+def test_a_codeact_cell_run_again_writes_after_its_earlier_transcript(page, lab, model):
+    model.reset(code("print('run one')"), "First run.", code("print('run two')"), "Second run.")
+    open_notebook(page, lab, "rerun.ipynb", [
+        "%load_ext codeact_magic", f"%%codeact --model openai/scripted --api-base {model.url}\ngo",
+        "after = 1"])
+    page.locator(".jp-Notebook .jp-Cell").first.click()
+    page.keyboard.press("Shift+Enter")
+    page.keyboard.press("Shift+Enter")
+    page.locator(".jp-RenderedMarkdown", has_text="First run.").wait_for(timeout=60_000)
+    wait_idle(page)
+    page.locator(".jp-Notebook .jp-Cell").nth(1).click()  # the magic cell, again
+    page.keyboard.press("Control+Enter")
+    page.locator(".jp-RenderedMarkdown", has_text="Second run.").wait_for(timeout=60_000)
+    wait_idle(page)
+    sources = cell_sources(page)
+    assert sources[2:] == ["print('run one')", "First run.", "print('run two')", "Second run.", "after = 1"]
+
+
+def test_two_pages_on_one_notebook_write_one_transcript(browser, page, lab, model):
+    model.reset(code("print('once')"), "Written once.")
+    open_notebook(page, lab, "two-pages.ipynb", ["x = 1"])
+    other_context = browser.new_context(viewport={"width": 1300, "height": 900})
+    other = other_context.new_page()
+    try:
+        other.goto(lab.page_url("two-pages.ipynb"))  # a second tab, on the same kernel
+        other.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+        wait_idle(other)
+        send_from_panel(page, "Print once")
+        page.locator(".jp-Notebook .jp-MarkdownCell.jp-codeact-generated").wait_for(timeout=60_000)
+        wait_idle(page)
+        time.sleep(2)  # whatever the other page would do with the run's messages, it has done now
+        assert page.locator(GENERATED).count() == 2
+        assert other.locator(GENERATED).count() == 0
+    finally:
+        other_context.close()
