@@ -22,6 +22,13 @@ class ModelText:
 
 
 @dataclass(frozen=True)
+class ModelWaiting:
+    """The model's server is busy with another request (another kernel's run): this one waits."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class StepStarted:
     index: int  # 1-based
     code: str
@@ -62,4 +69,4 @@ class RunFinished:
     run: Run
 
 
-Event = RunStarted | ModelText | StepStarted | StepFinished | FollowUp | RunFinished
+Event = RunStarted | ModelWaiting | ModelText | StepStarted | StepFinished | FollowUp | RunFinished

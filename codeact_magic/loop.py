@@ -14,10 +14,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from .control import AutoControl, Control
-from .events import Event, FollowUp, ModelText, RunFinished, RunStarted, StepFinished, StepStarted
+from .events import (Event, FollowUp, ModelText, ModelWaiting, RunFinished, RunStarted, StepFinished,
+                     StepStarted)
 from .executor import Execution, Executor, RunInProgress
 from .kernel_context import KernelContext
-from .model import Message, Model, ModelReply, TextDelta
+from .model import Message, Model, ModelReply, TextDelta, Waiting
 from .observation import observe, step_error
 from .prompts import Prompts
 from .provider_error import ProviderError
@@ -127,6 +128,8 @@ async def codeact_loop(
                     if isinstance(chunk, TextDelta):
                         streamed += chunk.text
                         yield ModelText(chunk.text, said.turn)
+                    elif isinstance(chunk, Waiting):
+                        yield ModelWaiting(chunk.text)
                     else:
                         reply = chunk
                 streamed = ""
@@ -168,16 +171,16 @@ async def codeact_loop(
                         chat.say("assistant", text)
                         end("answered", answer=text.strip())
 
-                    case Code() if len(run.steps) + said.skipped >= limits.max_steps:
-                        end("max_steps", f"Stopped after {limits.max_steps} steps (the limit) without "
-                                         "a final answer; the last proposed code was not run. Raise "
-                                         "--max-steps to let it go on.")
-
                     case Code() as proposed if said.pending and repeats_last_code(proposed.code, run.steps):
                         # Asked to check its final_answer(), the model sent the same call: confirmed.
                         chat.say("assistant", proposed.parsed.text)
                         run.answer_step = said.pending[1]
                         end("answered", answer=said.pending[0])
+
+                    case Code() if len(run.steps) + said.skipped >= limits.max_steps:
+                        end("max_steps", f"Stopped after {limits.max_steps} steps (the limit) without "
+                                         "a final answer; the last proposed code was not run. Raise "
+                                         "--max-steps to let it go on.")
 
                     case Code() as proposed if repeats_last_code(proposed.code, run.steps):
                         if tactics.stall_warning and not said.warned_repeat:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -33,6 +33,13 @@ class TextDelta:
 
 
 @dataclass(frozen=True)
+class Waiting:
+    """Before a reply starts: the server is busy with another request, and this one waits its turn."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class ModelReply:
     text: str  # cut after the first code block: what the history keeps
     usage: Usage
@@ -45,9 +52,10 @@ class Model(Protocol):
     name: str
 
     def stream(self, messages: Sequence[Message], *,
-               require_code: bool = False) -> AsyncIterator[TextDelta | ModelReply]:
+               require_code: bool = False) -> AsyncIterator[TextDelta | Waiting | ModelReply]:
         """``require_code``: this reply must hold a code block. A backend that can constrain its
-        decoding (the embedded llama.cpp server, with a grammar) does; others may ignore it."""
+        decoding (the embedded llama.cpp server, with a grammar) does; others may ignore it.
+        A ``Waiting`` may come first, when the reply will not start at once."""
         ...
 
     def usage_of(self, messages: Sequence[Message], text: str) -> Usage:
@@ -81,6 +89,8 @@ class LiteLLM:
     free: bool = False  # a model that costs nothing (the embedded one): cost 0, not "unknown"
     # The server takes a GBNF grammar per request (llama.cpp's does): ``require_code`` is enforced.
     grammar: bool = False
+    # Asked before each call (in a thread): a line to show while the server is busy elsewhere, or None.
+    busy_note: Callable[[], str | None] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     _stop_rejected: bool = field(default=False, repr=False)
 
@@ -143,8 +153,12 @@ class LiteLLM:
                 raise self._fail(exc) from None
 
     async def stream(self, messages: Sequence[Message], *,
-                     require_code: bool = False) -> AsyncIterator[TextDelta | ModelReply]:
+                     require_code: bool = False) -> AsyncIterator[TextDelta | Waiting | ModelReply]:
         litellm = import_litellm()
+        if self.busy_note is not None:
+            note = await asyncio.to_thread(self.busy_note)
+            if note:
+                yield Waiting(note)
         response = await self._open(litellm, messages, require_code)
         text, usage, finish_reason = "", None, None
         try:

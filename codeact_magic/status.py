@@ -20,7 +20,7 @@ def _age(seconds: float) -> str:
 
 def report(shell: Any) -> str:
     from .config import config_of
-    from .local.server import MODEL_ID, answers, memory_bytes, read_state, usable
+    from .local.server import MODEL_ID, _process, health, memory_bytes, read_state
     from .local.weights import installed, is_ready, model_path
 
     config = config_of(shell)
@@ -41,16 +41,16 @@ def report(shell: Any) -> str:
     state = read_state()
     if state is None:
         lines.append("local server: not running (starts on first use)")
-    elif (answering := answers(state)) or usable(state):
+    elif _process(state) is not None and (info := health(state)) is not None:
         rss = memory_bytes(state.pid)
         memory = f", memory {rss / 2**30:.2f} GiB" if rss else ""
-        busy = "" if answering else " (busy answering)"
+        busy = " (answering a request)" if info.get("busy") else ""
         lines.append(f"local server: running{busy}, pid {state.pid}, port {state.port}, "
                      f"up {_age(time.time() - state.started_at)}{memory}")
         lines.append(f"log:          {state.log}")
     else:
-        lines.append(f"local server: not answering (pid {state.pid}, port {state.port}); "
-                     "it is replaced on next use")
+        lines.append(f"local server: not running or not answering (pid {state.pid}, port "
+                     f"{state.port}); it is replaced on next use")
     return "\n".join(lines)
 
 

@@ -1,0 +1,59 @@
+"""The embedded model's server process: llama.cpp's OpenAI-compatible app, plus a health route.
+
+Started by ``server.py`` as ``python -m codeact_magic.local.serve``, with every setting in its
+environment, never on its command line (which every local user can read with ``ps``).
+
+- Requests queue for the model in the order they come, and a reply being streamed is never cut for
+  another one (llama-cpp-python's ``interrupt_requests`` is off: it ended a reply with a normal-looking
+  ``[DONE]`` whenever another kernel, or a mere probe, sent a request).
+- ``GET /codeact/health`` answers at once, even while the model generates (it takes no model lock),
+  with this instance's id, so a client knows it talks to this very process, and whether the model
+  is busy, so a waiting run can say so.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+
+ENV_KEY = "CODEACT_LOCAL_KEY"
+ENV_INSTANCE = "CODEACT_LOCAL_INSTANCE"
+ENV_PORT = "CODEACT_LOCAL_PORT"
+ENV_MODEL = "CODEACT_LOCAL_MODEL"
+ENV_ALIAS = "CODEACT_LOCAL_ALIAS"
+ENV_CONTEXT = "CODEACT_LOCAL_CONTEXT"
+ENV_THREADS = "CODEACT_LOCAL_THREADS"
+HEALTH = "/codeact/health"
+
+
+def main() -> None:
+    import uvicorn
+    from fastapi import Header, HTTPException
+    from llama_cpp.server import app as llama_app
+    from llama_cpp.server.settings import ModelSettings, ServerSettings
+
+    key, instance = os.environ.pop(ENV_KEY), os.environ.pop(ENV_INSTANCE)
+    port, alias = int(os.environ[ENV_PORT]), os.environ[ENV_ALIAS]
+    threads = int(os.environ[ENV_THREADS])
+    server = ServerSettings(host="127.0.0.1", port=port, api_key=key, interrupt_requests=False)
+    model = ModelSettings(model=os.environ[ENV_MODEL], model_alias=alias,
+                          n_ctx=int(os.environ[ENV_CONTEXT]), n_threads=threads,
+                          n_threads_batch=threads)
+    app = llama_app.create_app(server_settings=server, model_settings=[model])
+
+    @app.get(HEALTH, include_in_schema=False)
+    def health(authorization: str = Header(default="")) -> dict:
+        if not hmac.compare_digest(authorization.encode(), f"Bearer {key}".encode()):
+            raise HTTPException(status_code=401, detail="Invalid API key")
+        # The locks llama-cpp-python's app holds while a request uses the model (read, not taken).
+        inner = getattr(llama_app, "llama_inner_lock", None)
+        outer = getattr(llama_app, "llama_outer_lock", None)
+        return {"instance": instance, "model": alias, "pid": os.getpid(),
+                "busy": bool(inner is not None and inner.locked()),
+                "queued": bool(outer is not None and outer.locked())}
+
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()
