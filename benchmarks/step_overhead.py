@@ -45,10 +45,10 @@ class TimedModel:
     def __init__(self, inner) -> None:
         self.inner, self.name, self.seconds = inner, inner.name, 0.0
 
-    async def stream(self, messages):
+    async def stream(self, messages, **options):
         started = time.perf_counter()
         try:
-            async for chunk in self.inner.stream(messages):
+            async for chunk in self.inner.stream(messages, **options):
                 self.seconds += time.perf_counter() - started
                 yield chunk
                 started = time.perf_counter()
@@ -79,8 +79,9 @@ def bench_codeact(server: ScriptedServer, steps: int) -> tuple[float, int, int]:
     ip.user_ns["_bench_model"] = model
     started = time.perf_counter()
     result = ip.run_cell(
+        # The loop's mechanics, as in 0.1: no tactic adds model calls to the scripted session.
         f"import codeact_magic\n_r = await codeact_magic.arun('go', model=_bench_model, "
-        f"max_steps={steps + 1}, display=False)"
+        f"max_steps={steps + 1}, display=False, tactics='none')"
     )
     elapsed = time.perf_counter() - started
     assert result.success, result.error_in_exec

@@ -39,7 +39,7 @@ def _shell() -> Any:
 
 async def _local_model(config: CodeAct, progress: Callable[[str], None]) -> tuple[LiteLLM, int]:
     """Start (or find) the embedded model's server, without blocking the kernel's event loop."""
-    from .local.server import ALIAS, CONTEXT_TOKENS, busy_note, ensure_running
+    from .local.server import ALIAS, CONTEXT_TOKENS, busy_note, count_tokens, ensure_running
 
     loop = asyncio.get_running_loop()
 
@@ -51,7 +51,8 @@ async def _local_model(config: CodeAct, progress: Callable[[str], None]) -> tupl
                       max_tokens=config.local_max_tokens,
                       temperature=config.local_temperature if config.temperature is None else config.temperature,
                       request_timeout=config.request_timeout, rate_limit_retries=0, free=True,
-                      grammar=True, busy_note=lambda: busy_note(state))
+                      grammar=True, busy_note=lambda: busy_note(state),
+                      count_tokens=lambda messages, text: count_tokens(state, list(messages), text))
     return backend, CONTEXT_TOKENS
 
 

@@ -91,6 +91,8 @@ class LiteLLM:
     grammar: bool = False
     # Asked before each call (in a thread): a line to show while the server is busy elsewhere, or None.
     busy_note: Callable[[], str | None] | None = None
+    # Exact (prompt, completion) tokens of a reply the server sent no usage for, or None.
+    count_tokens: Callable[[Sequence[Message], str], tuple[int, int] | None] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     _stop_rejected: bool = field(default=False, repr=False)
 
@@ -185,16 +187,24 @@ class LiteLLM:
             raise self._fail(exc) from None
         finally:
             await response.aclose()
-        yield ModelReply(text, self._usage(litellm, messages, text, usage), finish_reason)
+        # Counting may ask the server (or tokenize): not on the event loop.
+        counted = await asyncio.to_thread(self._usage, litellm, messages, text, usage)
+        yield ModelReply(text, counted, finish_reason)
 
     def usage_of(self, messages: Sequence[Message], text: str) -> Usage:
         return self._usage(import_litellm(), messages, text, None)
 
     def _usage(self, litellm: Any, messages: Sequence[Message], text: str, reported: Any) -> Usage:
+        counted = None
+        if reported is None or getattr(reported, "prompt_tokens", None) is None:
+            # No usage chunk (the stream was closed at the end of the code block): the server can
+            # count exactly where it offers to (the embedded one), else litellm estimates.
+            counted = self.count_tokens(messages, text) if self.count_tokens else None
         if reported is not None and getattr(reported, "prompt_tokens", None) is not None:
             prompt, completion, estimated = reported.prompt_tokens, reported.completion_tokens or 0, False
+        elif counted is not None:
+            (prompt, completion), estimated = counted, False
         else:
-            # No usage chunk (the stream was cut at the code block): count locally.
             prompt = litellm.token_counter(model=self.name, messages=list(messages))
             completion = litellm.token_counter(model=self.name, text=text)
             estimated = True

@@ -9,6 +9,10 @@ environment, never on its command line (which every local user can read with ``p
 - ``GET /codeact/health`` answers at once, even while the model generates (it takes no model lock),
   with this instance's id, so a client knows it talks to this very process, and whether the model
   is busy, so a waiting run can say so.
+- ``POST /codeact/usage`` counts the tokens of a conversation and a reply exactly as the model
+  sees them (its chat template, its tokenizer), also without the model lock: a client that closed
+  a stream early (at the end of a code block) gets no usage from the server, and another tokenizer
+  would only estimate it.
 """
 
 from __future__ import annotations
@@ -24,11 +28,13 @@ ENV_ALIAS = "CODEACT_LOCAL_ALIAS"
 ENV_CONTEXT = "CODEACT_LOCAL_CONTEXT"
 ENV_THREADS = "CODEACT_LOCAL_THREADS"
 HEALTH = "/codeact/health"
+USAGE = "/codeact/usage"
 
 
 def main() -> None:
     import uvicorn
-    from fastapi import Header, HTTPException
+    from fastapi import Body, Header, HTTPException
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
     from llama_cpp.server import app as llama_app
     from llama_cpp.server.settings import ModelSettings, ServerSettings
 
@@ -41,10 +47,29 @@ def main() -> None:
                           n_threads_batch=threads)
     app = llama_app.create_app(server_settings=server, model_settings=[model])
 
-    @app.get(HEALTH, include_in_schema=False)
-    def health(authorization: str = Header(default="")) -> dict:
+    def check(authorization: str) -> None:
         if not hmac.compare_digest(authorization.encode(), f"Bearer {key}".encode()):
             raise HTTPException(status_code=401, detail="Invalid API key")
+
+    formatter: list = []  # built on first use, from the model's own chat template
+
+    @app.post(USAGE, include_in_schema=False)
+    def usage(payload: dict = Body(...), authorization: str = Header(default="")) -> dict:
+        check(authorization)
+        llama = llama_app._llama_proxy(alias)  # the loaded model: tokenizing only reads its vocabulary
+        if not formatter:  # as llama.cpp's Llama builds its default chat format
+            eos, bos = llama.token_eos(), llama.token_bos()
+            formatter.append(Jinja2ChatFormatter(
+                template=llama.metadata["tokenizer.chat_template"],
+                eos_token=llama._model.token_get_text(eos) if eos != -1 else "",
+                bos_token=llama._model.token_get_text(bos) if bos != -1 else ""))
+        prompt = formatter[0](messages=payload.get("messages", [])).prompt
+        count = lambda text: len(llama.tokenize(text.encode(), add_bos=False, special=True))  # noqa: E731
+        return {"prompt_tokens": count(prompt), "completion_tokens": count(payload.get("text", ""))}
+
+    @app.get(HEALTH, include_in_schema=False)
+    def health(authorization: str = Header(default="")) -> dict:
+        check(authorization)
         # The locks llama-cpp-python's app holds while a request uses the model (read, not taken).
         inner = getattr(llama_app, "llama_inner_lock", None)
         outer = getattr(llama_app, "llama_outer_lock", None)

@@ -30,7 +30,7 @@ from typing import Any
 
 from .cache import cache_dir, locked
 from .serve import (ENV_ALIAS, ENV_CONTEXT, ENV_INSTANCE, ENV_KEY, ENV_MODEL, ENV_PORT, ENV_THREADS,
-                    HEALTH)
+                    HEALTH, USAGE)
 from .weights import QWEN_CODER_1_5B, Weights, ensure_weights
 
 ALIAS = "qwen2.5-coder-1.5b-instruct"
@@ -140,6 +140,21 @@ def busy_note(state: ServerState) -> str | None:
     if data and (data.get("busy") or data.get("queued")):
         return "the local model is answering another request; this run waits its turn…"
     return None
+
+
+def count_tokens(state: ServerState, messages: list[dict], text: str) -> tuple[int, int] | None:
+    """Prompt and completion tokens exactly as the model counts them (its template and tokenizer),
+    for a reply whose stream was closed before the server reported usage; None if it cannot say."""
+    body = json.dumps({"messages": messages, "text": text}).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{state.port}{USAGE}", data=body,
+                                     headers={"Authorization": f"Bearer {state.api_key}",
+                                              "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            data = json.loads(response.read())
+        return int(data["prompt_tokens"]), int(data["completion_tokens"])
+    except (OSError, urllib.error.URLError, ValueError, KeyError, TypeError):
+        return None
 
 
 # ---- starting and stopping ----
