@@ -137,6 +137,10 @@ async def codeact_loop(
                 run.usage.add(reply.usage)
 
                 match read_reply(reply.text, reply.finish_reason):
+                    case Empty() if said.cuts == 0:
+                        # A reply cut before its first word (a server that dropped it): ask again.
+                        said.cuts += 1
+
                     case Empty():
                         end("error", f"The model '{run.model}' sent an empty reply. Run the cell "
                                      "again, or try another model.")

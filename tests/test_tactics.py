@@ -185,6 +185,16 @@ def test_a_reply_ending_inside_a_block_is_asked_again(ip, model):
     assert "never closed" in sent(model, 1)[-1]["content"]
 
 
+def test_an_empty_reply_is_asked_again_once_then_is_an_error(ip, model):
+    model.reset("", code("print(5)"), "Five.")
+    run = codeact(ip, model, "five", "none")
+    assert run.answer == "Five." and len(model.requests) == 3
+    assert model.requests[1]["messages"] == model.requests[0]["messages"]  # the same question again
+    model.reset("", "  ")
+    run = codeact(ip, model, "five", "none")
+    assert run.status == "error" and "empty reply" in run.note
+
+
 # ---- a run that goes on, and one run at a time ----
 
 def test_a_run_can_go_on_with_a_finished_runs_conversation(ip, model):
