@@ -368,11 +368,11 @@ def test_a_codeact_cell_run_again_writes_after_its_earlier_transcript(page, lab,
     page.locator(".jp-Notebook .jp-Cell").first.click()
     page.keyboard.press("Shift+Enter")
     page.keyboard.press("Shift+Enter")
-    page.locator(".jp-RenderedMarkdown", has_text="First run.").wait_for(timeout=60_000)
+    page.locator(".jp-Notebook .jp-MarkdownCell .jp-RenderedMarkdown", has_text="First run.").wait_for(timeout=60_000)
     wait_idle(page)
     page.locator(".jp-Notebook .jp-Cell").nth(1).click()  # the magic cell, again
     page.keyboard.press("Control+Enter")
-    page.locator(".jp-RenderedMarkdown", has_text="Second run.").wait_for(timeout=60_000)
+    page.locator(".jp-Notebook .jp-MarkdownCell .jp-RenderedMarkdown", has_text="Second run.").wait_for(timeout=60_000)
     wait_idle(page)
     sources = cell_sources(page)
     assert sources[2:] == ["print('run one')", "First run.", "print('run two')", "Second run.", "after = 1"]
