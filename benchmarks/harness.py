@@ -45,6 +45,8 @@ class Outcome:
     # Whatever the benchmark scores: solved, sub-answers right...
     score: dict[str, Any] = field(default_factory=dict)
     note: str | None = None
+    # The whole conversation with the model (ours: Run.messages), to read what went wrong.
+    trajectory: list[dict] = field(default_factory=list)
 
 
 class Results:
@@ -132,7 +134,7 @@ class Ours:
         from_code = answer_step is not None and not typed_literal(run.steps[answer_step - 1].code)
         outcome = Outcome(task, self.name, run.answer, run.status, len(run.steps), calls,
                           run.usage.prompt_tokens, run.usage.completion_tokens, seconds,
-                          from_code=from_code, note=run.note)
+                          from_code=from_code, note=run.note, trajectory=list(run.messages))
         return outcome, run
 
 
@@ -186,8 +188,14 @@ class Smolagents:
         final = any(getattr(s, "is_final_answer", False) for s in steps)
         if answer is not None and not final:
             status = "max_steps"  # smolagents answers from a last model call without code then
+        trajectory = []
+        for step in steps:
+            if getattr(step, "model_output", None):
+                trajectory.append({"role": "assistant", "content": str(step.model_output)})
+            if getattr(step, "observations", None) or getattr(step, "error", None):
+                trajectory.append({"role": "user", "content": str(step.observations or step.error)})
         outcome = Outcome(task, self.name, answer, status, len(ran), len(steps), tokens.input_tokens,
-                          tokens.output_tokens, seconds, from_code=final, note=note)
+                          tokens.output_tokens, seconds, from_code=final, note=note, trajectory=trajectory)
         return outcome, agent
 
 
