@@ -19,11 +19,15 @@ from .run import Usage
 Message = dict[str, str]
 
 # A reply that must run code (GBNF, llama.cpp's grammar format): a few words, then one Python block.
-# Prose holds no backtick, so the block's fence is the first one; the code holds no triple backtick.
+# The prose may quote `names` but holds no fence, so the block's fence is the first one; the code
+# holds no triple backtick. What may follow the closing fence is left open (a newline, more words):
+# a model's token for the fence often carries the newline after it, and a grammar that ended right
+# at the fence made it write "``" and go on instead. The client cuts the reply there anyway.
 CODE_GRAMMAR = r"""
-root  ::= prose "```python\n" code "\n```"
-prose ::= [^`]*
+root  ::= prose "```python\n" code "\n```" tail
+prose ::= ([^`] | "`" [^`])*
 code  ::= ([^`] | "`" [^`] | "``" [^`])*
+tail  ::= ("\n" [^`]*)?
 """
 
 

@@ -110,6 +110,25 @@ class Empty:
 Reply = Code | Answer | Cut | Empty
 
 
+def _unfenced_final_answer(text: str) -> ParsedReply | None:
+    """A reply that calls final_answer(...) without a code fence (small models do): that call."""
+    import ast
+
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    if not lines or not lines[-1].lstrip().startswith("final_answer("):
+        return None
+    call = lines[-1].strip()
+    try:
+        tree = ast.parse(call)
+    except SyntaxError:
+        return None
+    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.Expr) or \
+            not isinstance(tree.body[0].value, ast.Call):
+        return None
+    before = text[: text.rstrip().rfind(call)]
+    return ParsedReply(f"{before}```python\n{call}\n```", call + "\n", True, before)
+
+
 def read_reply(text: str, finish_reason: str | None) -> Reply:
     """What ``text`` is, given why its stream ended (``finish_reason`` as the provider said it:
     "stop", "length"..., or "code" when the client cut it after its first code block)."""
@@ -124,4 +143,6 @@ def read_reply(text: str, finish_reason: str | None) -> Reply:
         # The reply ended inside a fence. (litellm reports "stop" for a stream that simply ended,
         # so the finish reason cannot tell a cut stream from a whole one: the open fence can.)
         return Cut(text, "unclosed")
+    if (call := _unfenced_final_answer(text)) is not None:
+        return Code(call)  # it runs as the code it is, so the answer is the value, not the call's text
     return Answer(text)

@@ -204,6 +204,16 @@ def test_replies_that_end_early_are_cut_never_code_nor_answer():
     assert read_reply("  \n", "stop") == Empty()
 
 
+def test_a_final_answer_call_without_a_fence_is_code():
+    from codeact_magic.reply import Answer, Code, read_reply
+
+    reply = read_reply("The output shows it.\nfinal_answer('CIGAM TCAEDOC')", "stop")
+    assert isinstance(reply, Code) and reply.code == "final_answer('CIGAM TCAEDOC')\n"
+    assert reply.parsed.text == "The output shows it.\n```python\nfinal_answer('CIGAM TCAEDOC')\n```"
+    assert isinstance(read_reply("Call final_answer(x) when done.", "stop"), Answer)
+    assert isinstance(read_reply("final_answer(oops", "stop"), Answer)
+
+
 # ---- tactics ----
 
 def test_tactics_specs():
