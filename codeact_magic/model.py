@@ -18,14 +18,16 @@ from .run import Usage
 
 Message = dict[str, str]
 
-# A reply that must run code (GBNF, llama.cpp's grammar format): a few words, then one Python block.
-# The prose may quote `names` but holds no fence, so the block's fence is the first one; the code
-# holds no triple backtick. What may follow the closing fence is left open (a newline, more words):
-# a model's token for the fence often carries the newline after it, and a grammar that ended right
-# at the fence made it write "``" and go on instead. The client cuts the reply there anyway.
+# A reply that must run code (GBNF, llama.cpp's grammar format): a few lines of words, then one
+# Python block. The words hold no backtick, so the block's fence is the first one, and they are
+# bounded: a model that would rather answer in words otherwise writes on (or emits blank lines) up
+# to its token limit, since the grammar does not let it stop. The code holds no triple backtick.
+# What follows the closing fence is left open: a model's token for the fence often carries the
+# newline after it, and a grammar ending right at the fence made it write "``" and go on. The
+# client cuts the reply at the fence anyway.
 CODE_GRAMMAR = r"""
 root  ::= prose "```python\n" code "\n```" tail
-prose ::= ([^`] | "`" [^`])*
+prose ::= ([^`\n]{0,300} ("\n" [^`\n]{0,300}){0,3} "\n")?
 code  ::= ([^`] | "`" [^`] | "``" [^`])*
 tail  ::= ("\n" [^`]*)?
 """

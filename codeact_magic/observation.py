@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import sysconfig
 import traceback
+from pathlib import Path
 
 from .capture import BoundedText
 from .executor import Execution
@@ -23,13 +26,74 @@ def clean(text: str) -> str:
     return text
 
 
+# Installed libraries and the standard library: their frames say where an error surfaced, rarely why.
+_LIBRARY_DIRS = tuple(sorted({str(Path(p).resolve()) for key in ("stdlib", "platstdlib", "purelib",
+                                                                 "platlib")
+                              if (p := sysconfig.get_paths().get(key))}, key=len, reverse=True))
+
+
+def _library(filename: str) -> str | None:
+    """The top-level package (or "the standard library") a frame's file belongs to, if any."""
+    try:
+        path = str(Path(filename).resolve())
+    except (OSError, ValueError):
+        return None
+    for root in _LIBRARY_DIRS:
+        if path.startswith(root + os.sep):
+            rest = path[len(root) + 1:].split(os.sep)
+            return rest[0].removesuffix(".py") if "site-packages" in root else "the standard library"
+    return None
+
+
+class _Elided(traceback.FrameSummary):
+    def __init__(self, count: int, where: str) -> None:
+        super().__init__("<elided>", 0, "<elided>", lookup_line=False, line="")
+        self.count, self.where = count, where
+
+
+class _Compacted(traceback.StackSummary):
+    def format_frame_summary(self, frame_summary):  # type: ignore[override]
+        if isinstance(frame_summary, _Elided):
+            return f"  [... {frame_summary.count} frames inside {frame_summary.where} ...]\n"
+        return super().format_frame_summary(frame_summary)
+
+
+def _compact_library_frames(exc: traceback.TracebackException) -> None:
+    """Keep the step's own frames and, of each run of library frames, the first (where the code
+    called in) and the last (where it raised); the middle becomes one line. A pandas error is 20
+    frames deep: a model reads its own line and the message better without the other 18."""
+    seen: set[int] = set()
+    pending = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        frames, kept, i = list(current.stack), [], 0
+        while i < len(frames):
+            where = _library(frames[i].filename)
+            j = i
+            while j < len(frames) and where is not None and _library(frames[j].filename) == where:
+                j += 1
+            if where is not None and j - i > 2:
+                kept += [frames[i], _Elided(j - i - 2, where), frames[j - 1]]
+                i = j
+            else:
+                kept.append(frames[i])
+                i = max(i + 1, j)
+        current.stack = _Compacted(kept)
+        pending += [current.__cause__, current.__context__]
+
+
 def format_error(error: BaseException, *, before_exec: bool) -> str:
-    """The traceback of the step's code, as plain text, without the harness's frames."""
+    """The traceback of the step's code, as plain text, without the harness's frames and with
+    long runs of library frames shortened."""
     if before_exec:
         # A SyntaxError (or the like) while compiling: the location and caret say it all.
         return "".join(traceback.format_exception_only(type(error), error))
     tb = traceback.TracebackException.from_exception(error, capture_locals=False)
     drop_harness_frames(tb)
+    _compact_library_frames(tb)
     return "".join(tb.format())
 
 

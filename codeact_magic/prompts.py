@@ -53,7 +53,7 @@ user gets, in exactly the form the request asks for. That ends the task.
 words without a code block.
 {python_modules}
 Example:
-User: How many days are there from 2024-01-01 to 2024-03-01? Answer with the number only.
+User: How many days are there from 2024-01-01 to 2024-03-01? Answer in the form "<number> days".
 Assistant: I will compute it with datetime.
 ```python
 from datetime import date
@@ -62,9 +62,9 @@ print(days)
 ```
 User: Execution result:
 60
-Assistant: The output shows 60 days.
+Assistant: The output shows 60, so I give it in the form asked.
 ```python
-final_answer(days)
+final_answer(f"{days} days")
 ```
 '''
 

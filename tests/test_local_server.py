@@ -61,24 +61,26 @@ def test_health_answers_while_the_model_is_busy(running):
 
 
 def test_a_reused_pid_is_never_signalled_and_the_state_is_replaced(running):
+    # As after a reboot: the server is gone, and its pid now belongs to some other process.
+    server.stop()
     stranger = subprocess.Popen(["sleep", "300"])  # not our server, whatever the state file says
     try:
-        fake = {**running.__dict__, "pid": stranger.pid, "instance": "someone-else"}
+        fake = {**running.__dict__, "pid": stranger.pid}
         _state_path().write_text(json.dumps(fake))
         state = ensure_running()
         assert stranger.poll() is None  # alive: never signalled
         assert state.pid != stranger.pid and health(state) is not None
-        # The real server of before was ours and was not answering as "someone-else": it was
-        # replaced by a new one or is the same one found again; either way it answers as recorded.
         assert read_state() == state
     finally:
         stranger.kill()
 
 
 def test_a_broken_state_file_does_not_stop_the_next_run():
+    server.stop()  # (the state file is written whole or not at all: a broken one has no server)
     _state_path().write_text("{not json")
     state = ensure_running()
     assert health(state) is not None
+    server.stop()
     fake = {**state.__dict__, "pid": 1, "port": 1}  # pid 1 is no server of ours
     _state_path().write_text(json.dumps(fake))
     state = ensure_running()

@@ -334,3 +334,21 @@ def test_final_answer_is_offered_for_the_block_and_the_users_own_comes_back():
     with offered(empty, Slot()):
         assert callable(empty["final_answer"])
     assert "final_answer" not in empty
+
+
+def test_long_runs_of_library_frames_are_shortened_for_the_model():
+    import pandas as pd
+
+    from codeact_magic.observation import format_error
+
+    def user_code():
+        return pd.DataFrame({"a": ["1", "x[2]"]})["a"].astype(int)
+
+    try:
+        user_code()
+    except ValueError as exc:
+        text = format_error(exc, before_exec=False)
+    assert "in user_code" in text and ".astype(int)" in text  # the step's own frames, whole
+    assert "frames inside pandas ...]" in text
+    assert text.count('File "') <= 4  # not the twenty frames pandas raises through
+    assert text.rstrip().endswith("ValueError: invalid literal for int() with base 10: 'x[2]'")
