@@ -167,7 +167,7 @@ async def codeact_loop(
                     case Answer(text) if _review_due(tactics, said, run):
                         said.reviewed = True
                         chat.say("assistant", text)
-                        message = _before_answer(prompts, tactics, text, run.request)
+                        message = _before_answer(prompts, tactics, text, run.request, from_code=False)
                         chat.say("user", message)
                         yield FollowUp("review", message)
 
@@ -229,7 +229,8 @@ async def codeact_loop(
                                          "so that answer was not taken.)")
                         if answer is not None and _review_due(tactics, said, run):
                             said.reviewed, said.pending = True, (answer.text, index)
-                            message = _before_answer(prompts, tactics, answer.text, run.request)
+                            message = _before_answer(prompts, tactics, answer.text, run.request,
+                                                     from_code=True)
                             chat.say("user", feedback + "\n\n" + message)
                             yield FollowUp("review", message)
                         elif answer is not None:
@@ -284,9 +285,10 @@ def _review_due(tactics: Tactics, said: _Said, run: Run) -> bool:
     return (tactics.restate or tactics.check) and not said.reviewed and bool(run.steps)
 
 
-def _before_answer(prompts: Prompts, tactics: Tactics, answer: str, request: str) -> str:
+def _before_answer(prompts: Prompts, tactics: Tactics, answer: str, request: str, *,
+                   from_code: bool) -> str:
     return prompts.before_answer(answer, request, restate=tactics.restate, check=tactics.check,
-                                 final_answer=tactics.final_answer)
+                                 from_code=from_code)
 
 
 def _record(execution: Execution, code: str, reply: ModelReply, prompts: Prompts, limits: Limits,

@@ -135,6 +135,11 @@ def observe(execution: Execution, *, limit: int, secrets: list[str], timeout: fl
     text = _cut(text, budget)
     if error_text:
         text = (text + "\n" if text else "") + _cut(error_text.rstrip("\n"), limit - len(text))
+    if execution.answer is not None and execution.error is None:
+        # Said as an output of its own: a model told "no output" after it answered took it for a
+        # step that computed nothing, and gave up a right answer.
+        answer = _cut(clean(execution.answer.text), limit // 2)
+        text = (text + "\n" if text.strip() else "") + f"final_answer received: {answer}"
     if not text.strip():
         text = NO_OUTPUT
     return redact(text, secrets)

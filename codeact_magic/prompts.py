@@ -88,25 +88,19 @@ NUDGE_TEMPLATE = (
     "answer from its output. If the request truly needs no code, give the same answer again."
 )
 
-# The model is about to answer (tactics: restate, check). {answer} is its answer so far.
-RESTATE_TEMPLATE = (
-    "Your answer: {answer}\n\n"
-    "Before it is final, read the request again:\n{request}\n\n"
-    "Give the final answer exactly in the form this request asks for (its names, rounding and "
-    "units), with the values your code printed."
+# The model is about to answer (tactics: restate, check). {request} is the user's request, {answer}
+# the answer so far. An answer handed to final_answer() is confirmed by the same call again.
+RESTATE_TEMPLATE = "Before your answer is final, read the request again:\n{request}\n\n"
+CHECK_TEMPLATE = ("Before your answer is final, check it: every number in it must come from the "
+                  "outputs above, and it must answer the request.\n\n")
+REVIEW_CODE_TEMPLATE = (
+    "If {answer} is exactly what the request asks for, in the form it asks (names, rounding, units), "
+    "send the same final_answer call again. If not, call final_answer with the corrected answer."
 )
-CHECK_TEMPLATE = (
-    "Your answer: {answer}\n\n"
-    "Before it is final, check it: every number in it must come from an output above, and it must "
-    "answer the request. Give the final answer again, corrected if needed."
+REVIEW_WORDS_TEMPLATE = (
+    "Give the final answer now, exactly in the form the request asks for (names, rounding, units), "
+    "with the values your code printed."
 )
-CHECK_AND_RESTATE_TEMPLATE = (
-    "Your answer: {answer}\n\n"
-    "Before it is final, read the request again:\n{request}\n\n"
-    "Check that every number in your answer comes from an output above, then give the final answer "
-    "exactly in the form this request asks for (its names, rounding and units)."
-)
-FINAL_ANSWER_HOW = " Give it with final_answer(...) in a code block, or in plain words."
 
 # Stalls (tactic: stall_warning): told once, before the run gives up.
 REPEATED_CODE_TEMPLATE = (
@@ -143,7 +137,8 @@ class Prompts:
     nudge: str = NUDGE_TEMPLATE
     restate: str = RESTATE_TEMPLATE
     check: str = CHECK_TEMPLATE
-    check_and_restate: str = CHECK_AND_RESTATE_TEMPLATE
+    review_code: str = REVIEW_CODE_TEMPLATE
+    review_words: str = REVIEW_WORDS_TEMPLATE
     repeated_code: str = REPEATED_CODE_TEMPLATE
     same_error: str = SAME_ERROR_TEMPLATE
     cut_length: str = CUT_LENGTH_TEMPLATE
@@ -170,11 +165,12 @@ class Prompts:
         return template.replace("{execution_feedback}", text)
 
     def before_answer(self, answer: str, request: str, *, restate: bool, check: bool,
-                      final_answer: bool) -> str:
-        """What the model is sent when it is about to answer (tactics restate and check)."""
-        template = self.check_and_restate if restate and check else self.restate if restate else self.check
-        text = template.replace("{answer}", answer.strip()).replace("{request}", request.strip())
-        return text + (FINAL_ANSWER_HOW if final_answer else "")
+                      from_code: bool) -> str:
+        """What the model is sent when it is about to answer (tactics restate and check);
+        ``from_code``: the answer was handed to final_answer() (not given in words)."""
+        text = (self.restate if restate else "") + (self.check if check else "")
+        text += self.review_code if from_code else self.review_words
+        return text.replace("{request}", request.strip()).replace("{answer}", answer.strip())
 
     def stalled(self, *, repeated: bool, feedback: str, error: str = "") -> str:
         template = self.repeated_code if repeated else self.same_error

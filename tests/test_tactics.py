@@ -80,8 +80,9 @@ def test_the_request_is_restated_before_an_answer_in_words(ip, model):
     run = codeact(ip, model, "Mean of the prices. Format: @mean[value]", "none,+restate")
     assert run.answer == "@mean[570.68]" and len(model.requests) == 3
     review = sent(model, 2)[-1]["content"]
-    assert "Your answer: The mean is 570.68." in review
+    assert review.startswith("Before your answer is final, read the request again:")
     assert "Mean of the prices. Format: @mean[value]" in review and "exactly in the form" in review
+    assert sent(model, 2)[-2]["content"] == "The mean is 570.68."  # its own answer, just above
 
 
 def test_the_request_is_restated_before_a_final_answer_from_code(ip, model):
@@ -89,7 +90,10 @@ def test_the_request_is_restated_before_a_final_answer_from_code(ip, model):
     run = codeact(ip, model, "Mean. Format: @mean[value]", "none,+final_answer,+restate")
     assert run.answer == "@mean[570.68]" and run.answer_step == 2
     review = sent(model, 1)[-1]["content"]
-    assert review.startswith("Execution result:") and "Your answer: 570.6845" in review
+    # The step's result is the answer it handed over (not "no output"), then the request again.
+    assert review.startswith("Execution result:\nfinal_answer received: 570.6845\n\nBefore your answer")
+    assert "If 570.6845 is exactly what the request asks for" in review
+    assert "send the same final_answer call again" in review
 
 
 def test_an_answer_without_steps_is_not_reviewed(ip, model):
@@ -102,7 +106,7 @@ def test_check_asks_for_the_numbers_to_come_from_the_outputs(ip, model):
     model.reset(code("print(2 + 2)"), "It is 5.", "It is 4.")
     run = codeact(ip, model, "two plus two", "none,+check")
     assert run.answer == "It is 4."
-    assert "every number in it must come from an output above" in sent(model, 2)[-1]["content"]
+    assert "every number in it must come from the outputs above" in sent(model, 2)[-1]["content"]
 
 
 # ---- require_code: a grammar where the server takes one ----
@@ -233,4 +237,4 @@ def test_default_tactics_end_to_end(ip, model):
     assert run.status == "answered" and run.answer == "21" and run.answer_step == 2
     assert len(run.steps) == 2 and len(model.requests) == 3
     assert "final_answer(answer)" in sent(model, 0)[0]["content"]
-    assert "Your answer: 21" in sent(model, 2)[-1]["content"]
+    assert "final_answer received: 21" in sent(model, 2)[-1]["content"]
