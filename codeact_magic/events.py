@@ -45,7 +45,7 @@ class StepFinished:
 class FollowUp:
     """The loop sent the model a message of its own (not an output): ``kind`` is "nudge" (it
     answered without running code), "review" (the request restated before the answer), "stall"
-    (it repeated itself) or "cut" (its reply ended before it was whole)."""
+    (it repeated itself), "cut" (its reply ended before it was whole) or "empty" (it said nothing)."""
 
     kind: str
     text: str

@@ -57,6 +57,7 @@ class _Said:
     # The final_answer() under review: its text and step. The same code again confirms it.
     pending: tuple[str, int] | None = None
     cuts: int = 0
+    empties: int = 0
     skipped: int = 0
     turn: int = 0
 
@@ -137,12 +138,22 @@ async def codeact_loop(
                 run.usage.add(reply.usage)
 
                 match read_reply(reply.text, reply.finish_reason):
-                    case Empty() if said.cuts == 0:
-                        # A reply cut before its first word (a server that dropped it): ask again.
-                        said.cuts += 1
+                    case Empty() if said.empties == 0:
+                        # Nothing at all: a server that dropped the reply, or a model that ended its
+                        # turn at once. At temperature 0 the same prompt gives the same nothing, so
+                        # the model is told, and asked again.
+                        said.empties += 1
+                        chat.say("user", prompts.empty)
+                        yield FollowUp("empty", prompts.empty)
+
+                    case Empty() if said.pending:
+                        # Asked to confirm what its code handed to final_answer(), the model said
+                        # nothing, twice: that answer came from code that ran; keep it.
+                        run.answer_step = said.pending[1]
+                        end("answered", answer=said.pending[0])
 
                     case Empty():
-                        end("error", f"The model '{run.model}' sent an empty reply. Run the cell "
+                        end("error", f"The model '{run.model}' sent an empty reply twice. Run the cell "
                                      "again, or try another model.")
 
                     case Cut(text, reason) if said.cuts == 0:

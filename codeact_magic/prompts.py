@@ -118,6 +118,9 @@ CUT_LENGTH_TEMPLATE = (
     "Your reply was cut at the length limit before it was whole, so nothing of it ran. Reply again, "
     "shorter: one sentence and a short code block (split long work into several steps)."
 )
+EMPTY_TEMPLATE = (
+    "Your reply was empty. Reply with a short code block to run, or with your final answer."
+)
 CUT_UNCLOSED_TEMPLATE = (
     "Your reply ended inside a code block that was never closed with ```, so nothing of it ran. "
     "Reply again with the whole block, closed."
@@ -143,6 +146,7 @@ class Prompts:
     same_error: str = SAME_ERROR_TEMPLATE
     cut_length: str = CUT_LENGTH_TEMPLATE
     cut_unclosed: str = CUT_UNCLOSED_TEMPLATE
+    empty: str = EMPTY_TEMPLATE
     # Sent to the server as ``stop``; the reply is cut client-side whatever the server does.
     stop: tuple[str, ...] = ()
 

@@ -193,10 +193,19 @@ def test_an_empty_reply_is_asked_again_once_then_is_an_error(ip, model):
     model.reset("", code("print(5)"), "Five.")
     run = codeact(ip, model, "five", "none")
     assert run.answer == "Five." and len(model.requests) == 3
-    assert model.requests[1]["messages"] == model.requests[0]["messages"]  # the same question again
+    # At temperature 0 the same prompt would bring the same nothing: the model is told.
+    assert sent(model, 1)[:-1] == model.requests[0]["messages"]
+    assert "reply was empty" in sent(model, 1)[-1]["content"]
     model.reset("", "  ")
     run = codeact(ip, model, "five", "none")
     assert run.status == "error" and "empty reply" in run.note
+
+
+def test_silence_when_asked_to_confirm_keeps_the_answer_the_code_handed_over(ip, model):
+    model.reset(code("final_answer(6 * 7)"), "", "")
+    run = codeact(ip, model, "six times seven", "none,+final_answer,+restate")
+    assert run.status == "answered" and run.answer == "42" and run.answer_step == 1
+    assert len(model.requests) == 3
 
 
 # ---- a run that goes on, and one run at a time ----
