@@ -53,6 +53,7 @@ class _Said:
     nudged: bool = False
     reviewed: bool = False
     warned_repeat: bool = False
+    explore: bool = False  # the next reply is sampled (tactic: resample)
     warned_error: bool = False
     # The final_answer() under review: its text and step. The same code again confirms it.
     pending: tuple[str, int] | None = None
@@ -125,7 +126,9 @@ async def codeact_loop(
                     tactics.require_code == "first" and said.turn == 1)
                 reply: ModelReply | None = None
                 streamed = ""
-                async for chunk in model.stream(run.messages, require_code=require_code):
+                explore, said.explore = said.explore, False
+                async for chunk in model.stream(run.messages, require_code=require_code,
+                                                explore=explore):
                     if isinstance(chunk, TextDelta):
                         streamed += chunk.text
                         yield ModelText(chunk.text, said.turn)
@@ -200,6 +203,7 @@ async def codeact_loop(
                     case Code() as proposed if repeats_last_code(proposed.code, run.steps):
                         if tactics.stall_warning and not said.warned_repeat:
                             said.warned_repeat = True
+                            said.explore = tactics.resample
                             chat.say("assistant", proposed.parsed.text)
                             message = prompts.stalled(repeated=True, feedback=run.steps[-1].output)
                             chat.say("user", message)

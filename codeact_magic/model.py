@@ -38,6 +38,10 @@ class TextDelta:
     text: str
 
 
+# The temperature of a reply that must differ from the greedy one (tactic: resample).
+EXPLORE_TEMPERATURE = 0.7
+
+
 @dataclass(frozen=True)
 class Waiting:
     """Before a reply starts: the server is busy with another request, and this one waits its turn."""
@@ -57,11 +61,13 @@ class ModelReply:
 class Model(Protocol):
     name: str
 
-    def stream(self, messages: Sequence[Message], *,
-               require_code: bool = False) -> AsyncIterator[TextDelta | Waiting | ModelReply]:
+    def stream(self, messages: Sequence[Message], *, require_code: bool = False,
+               explore: bool = False) -> AsyncIterator[TextDelta | Waiting | ModelReply]:
         """``require_code``: this reply must hold a code block. A backend that can constrain its
         decoding (the embedded llama.cpp server, with a grammar) does; others may ignore it.
-        A ``Waiting`` may come first, when the reply will not start at once."""
+        ``explore``: this reply must not be the one the same prompt gave before; a model that
+        decodes greedily samples it instead. A ``Waiting`` may come first, when the reply will not
+        start at once."""
         ...
 
     def usage_of(self, messages: Sequence[Message], text: str) -> Usage:
@@ -103,7 +109,7 @@ class LiteLLM:
     _stop_rejected: bool = field(default=False, repr=False)
 
     def _params(self, messages: Sequence[Message], use_stop: bool,
-                require_code: bool = False) -> dict[str, Any]:
+                require_code: bool = False, explore: bool = False) -> dict[str, Any]:
         params: dict[str, Any] = dict(
             model=self.name,
             messages=list(messages),
@@ -124,7 +130,9 @@ class LiteLLM:
             # the OpenAI client refuses to send a request without one.
             params["api_key"] = "no-key"
         if self.temperature == 0:
-            params["temperature"] = 0
+            # Greedy decoding answers the same prompt the same way: a reply that must differ
+            # (the model went round in circles) is sampled.
+            params["temperature"] = EXPLORE_TEMPERATURE if explore else 0
         if require_code and self.grammar:
             params["extra_body"] = {**params.get("extra_body", {}), "grammar": CODE_GRAMMAR}
         return params
@@ -140,12 +148,13 @@ class LiteLLM:
         return describe(exc, model=self.name, api_base=self.api_base,
                         retries=self.rate_limit_retries, timeout=self.request_timeout)
 
-    async def _open(self, litellm: Any, messages: Sequence[Message], require_code: bool) -> Any:
+    async def _open(self, litellm: Any, messages: Sequence[Message], require_code: bool,
+                    explore: bool) -> Any:
         use_stop = bool(self.stop) and not self._stop_rejected
         retries = 0
         while True:
             try:
-                return await litellm.acompletion(**self._params(messages, use_stop, require_code))
+                return await litellm.acompletion(**self._params(messages, use_stop, require_code, explore))
             except litellm.RateLimitError as exc:
                 if retries >= self.rate_limit_retries:
                     raise self._fail(exc) from None
@@ -160,14 +169,14 @@ class LiteLLM:
             except Exception as exc:
                 raise self._fail(exc) from None
 
-    async def stream(self, messages: Sequence[Message], *,
-                     require_code: bool = False) -> AsyncIterator[TextDelta | Waiting | ModelReply]:
+    async def stream(self, messages: Sequence[Message], *, require_code: bool = False,
+                     explore: bool = False) -> AsyncIterator[TextDelta | Waiting | ModelReply]:
         litellm = import_litellm()
         if self.busy_note is not None:
             note = await asyncio.to_thread(self.busy_note)
             if note:
                 yield Waiting(note)
-        response = await self._open(litellm, messages, require_code)
+        response = await self._open(litellm, messages, require_code, explore)
         text, usage, finish_reason = "", None, None
         try:
             async for chunk in response:

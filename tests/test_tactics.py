@@ -152,6 +152,19 @@ def test_the_same_code_again_is_told_once_then_stops(ip, model):
     assert run.status == "stopped" and "same code" in run.note
 
 
+def test_after_the_same_code_twice_a_greedy_model_samples_its_next_reply(ip, model):
+    # At temperature 0 the model answers the warning as it answered before: resample samples it.
+    ip.run_line_magic("config", "CodeAct.temperature = 0.0")
+    try:
+        for spec, expected in (("none,+stall_warning", 0), ("none,+stall_warning,+resample", 0.7)):
+            model.reset(code("print('a')"), code("print('a')"), code("print('b')"), "Done.")
+            codeact(ip, model, "repeat", spec)
+            temperatures = [r.get("temperature") for r in model.requests]
+            assert temperatures == [0, 0, expected, 0], spec
+    finally:
+        ip.run_line_magic("config", "CodeAct.temperature = None")
+
+
 def test_the_same_error_three_times_is_told_once_then_stops(ip, model):
     model.reset(*(code(f"undefined_2  # {i}") for i in range(3)), code("print('fixed')"), "ok")
     run = codeact(ip, model, "fail", "none,+stall_warning")

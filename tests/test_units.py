@@ -224,7 +224,7 @@ def test_tactics_specs():
     assert t.final_answer and t.require_code == "always" and not t.nudge and t.context == "names"
     assert parse("default,-nudge").nudge is False
     assert parse("default,check=on").check is True
-    assert describe(parse("default,-restate,require_code=never")) == "default,require_code=never,-restate"
+    assert describe(parse("default,-restate,require_code=first")) == "default,require_code=first,-restate"
     assert parse(describe(parse("none,+check"))) == parse("none,+check")
     for bad in ("default,+bogus", "default,require_code=sometimes", "default,nudge=maybe", "context=all"):
         with pytest.raises(ValueError):
