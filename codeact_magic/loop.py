@@ -175,8 +175,9 @@ async def codeact_loop(
                     case Answer(text) if tactics.nudge and not run.steps and not said.nudged:
                         said.nudged = True
                         chat.say("assistant", text)
-                        chat.say("user", prompts.nudge)
-                        yield FollowUp("nudge", prompts.nudge)
+                        message = prompts.nudge_for(run.request)
+                        chat.say("user", message)
+                        yield FollowUp("nudge", message)
 
                     case Answer(text) if _review_due(tactics, said, run):
                         said.reviewed = True

@@ -83,9 +83,10 @@ FILES_TEMPLATE = "Files the request names (read them with code; do not guess wha
 
 # A run's first reply came without code (tactic: nudge).
 NUDGE_TEMPLATE = (
-    "You answered without running any code. If the answer depends on a computation, on data, on "
-    "files or on the functions you were given, run code to get it now (one ```python block), and "
-    "answer from its output. If the request truly needs no code, give the same answer again."
+    "You answered without running any code. The request was:\n{request}\n\n"
+    "If answering it depends on a computation, on data, on files or on the functions you were "
+    "given, run code for it now (one ```python block), and answer from its output. If it needs no "
+    "code (a greeting, a question about concepts), give your answer again, in words."
 )
 
 # The model is about to answer (tactics: restate, check). {request} is the user's request, {answer}
@@ -176,6 +177,11 @@ class Prompts:
         text += self.review_code if from_code else self.review_words
         return text.replace("{request}", request.strip()).replace("{answer}", answer.strip())
 
+    def nudge_for(self, request: str) -> str:
+        """A run's first reply came without code (tactic: nudge). The request is repeated: sent
+        back without it, a small model took up the system prompt's example instead."""
+        return self.nudge.replace("{request}", request.strip())
+
     def stalled(self, *, repeated: bool, feedback: str, error: str = "") -> str:
         template = self.repeated_code if repeated else self.same_error
         return template.replace("{execution_feedback}", feedback).replace("{error}", error)
@@ -186,9 +192,11 @@ class Prompts:
 
 PRESETS: dict[str, Prompts] = {
     "default": Prompts(),
-    # Qwen Coder models go on to invent a ```output block after their code, and local servers
-    # sometimes leak the next chat turn; stopping there saves the tokens (as freeact's QwenCoder does).
-    "qwen": Prompts(stop=("```output", "<|im_start|>")),
+    # Local servers sometimes leak the next chat turn: stopping there saves the tokens. Not
+    # "```output" (freeact's QwenCoder stops there): Qwen Coder often writes it in place of the
+    # closing fence, and the server, stripping the stop string, left the code block unclosed. The
+    # reader closes the code at that fence instead, and the stream is cut there.
+    "qwen": Prompts(stop=("<|im_start|>",)),
 }
 
 

@@ -44,17 +44,26 @@ def parse_reply(text: str) -> ParsedReply:
         fence = opener.group(1)
         runnable = _OPEN.match(stripped) is not None
         # Find the matching close: the same fence character, at least as long, alone on its line.
+        # In code, a fence that opens another block (```output) closes it too: small models write
+        # their invented output that way, without closing the code first.
         j = i + 1
         close_pos = pos + len(line)
+        opens_next = False
         while j < len(lines):
             candidate = lines[j].strip()
             if candidate and set(candidate) == {fence[0]} and len(candidate) >= len(fence):
+                break
+            following = _ANY_OPEN.match(candidate) if runnable else None
+            if following and following.group(1)[0] == fence[0] and following.group(2):
+                opens_next = True
                 break
             close_pos += len(lines[j])
             j += 1
         closed = j < len(lines)
         if runnable:
             code = "".join(lines[i + 1 : j])
+            if opens_next:
+                return ParsedReply(text[:close_pos] + fence, code.rstrip("\n") + "\n", True, text[:pos])
             if closed:
                 end = close_pos + len(lines[j].rstrip("\r\n"))
                 return ParsedReply(text[:end], code.rstrip("\n") + "\n", True, text[:pos])

@@ -94,7 +94,7 @@ def test_rejected_stop_sequences_are_retried_without_them(ip, model):
     assert result.success
     run = codeact_magic.last_run()
     assert run.status == "answered" and run.answer == "Three."
-    assert model.requests[0]["stop"] == ["```output", "<|im_start|>"]
+    assert model.requests[0]["stop"] == ["<|im_start|>"]
     assert "stop" not in model.requests[1] and "stop" not in model.requests[2]
 
 

@@ -29,6 +29,7 @@ def test_a_first_reply_without_code_is_sent_back_once(ip, model, capsys):
     nudge = sent(model, 1)
     assert nudge[-2] == {"role": "assistant", "content": "It is 3."}
     assert nudge[-1]["content"].startswith("You answered without running any code.")
+    assert "gcd of 462 and 1071?" in nudge[-1]["content"]  # the request, not the prompt's example
     assert "asked to compute it" in capsys.readouterr().out  # the user sees what happened
 
 

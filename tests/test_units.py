@@ -11,7 +11,7 @@ from codeact_magic.magic import Options, parse_options, transform
 from codeact_magic.observation import NO_OUTPUT, clean, observe
 from codeact_magic.prompts import PRESETS, Prompts, preset_for, with_overrides
 from codeact_magic.redact import MARKER, redact, secret_values
-from codeact_magic.reply import parse_reply
+from codeact_magic.reply import Code, parse_reply, read_reply
 from codeact_magic.run import Step, StepError, Usage
 from codeact_magic.stall import repeats_last_code, same_error_streak
 
@@ -24,6 +24,14 @@ def test_first_runnable_block_is_cut_after_its_fence(tag):
     parsed = parse_reply(reply)
     assert parsed.code == "print(1)\n"
     assert parsed.text == f"Compute it.\n```{tag}\nprint(1)\n```"
+
+
+def test_a_fence_opening_an_output_block_ends_the_code_block():
+    # Qwen Coder writes its invented output right after the code, without closing the code first.
+    parsed = parse_reply("Done.\n```python\nfinal_answer(s)\n```output\nCIGAM\n```\nIt is CIGAM.")
+    assert parsed.closed and parsed.code == "final_answer(s)\n"
+    assert parsed.text == "Done.\n```python\nfinal_answer(s)\n```"
+    assert read_reply("```python\nx = 1\n```output", "stop") == Code(parse_reply("```python\nx = 1\n```"))
 
 
 def test_blocks_in_other_languages_are_prose():
@@ -162,7 +170,7 @@ def test_transform_rewrites_only_codeact_cells():
 # ---- prompts ----
 
 def test_presets_and_overrides():
-    assert preset_for("openai/qwen2.5-coder-1.5b").stop == ("```output", "<|im_start|>")
+    assert preset_for("openai/qwen2.5-coder-1.5b").stop == ("<|im_start|>",)
     assert preset_for("openai/gpt-4o-mini") is PRESETS["default"]
     with pytest.raises(ValueError, match="unknown prompt preset"):
         preset_for("m", "nope")
