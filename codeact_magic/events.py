@@ -61,6 +61,7 @@ FOLLOW_UP_LABELS = {
     "review": "asked to check the answer against the request",
     "stall": "repeated itself: asked for another way",
     "cut": "the reply ended before it was whole: asked again",
+    "empty": "the reply was empty: asked again",
 }
 
 
