@@ -172,7 +172,8 @@ async def codeact_loop(
                         end("error", f"The model's reply {why} twice, so nothing of it ran. "
                                      "Raise CodeAct.max_tokens, or try another model.")
 
-                    case Answer(text) if tactics.nudge and not run.steps and not said.nudged:
+                    case Answer(text) if tactics.nudge and not run.steps and not said.nudged \
+                            and may_be_a_guess(text):
                         said.nudged = True
                         chat.say("assistant", text)
                         message = prompts.nudge_for(run.request)
@@ -285,6 +286,13 @@ async def codeact_loop(
     hidden = secrets()
     run.messages = [{**m, "content": redact(m["content"], hidden)} for m in chat.messages]
     yield RunFinished(run)
+
+
+def may_be_a_guess(answer: str) -> bool:
+    """A first answer without code that may come from memory: it states a figure, or it is short
+    (a value, a name, a date). A paragraph of prose without figures explains; sent back, a small
+    model ran the system prompt's example instead of explaining again."""
+    return any(c.isdigit() for c in answer) or len(answer.split()) <= 40
 
 
 def _over_budget(run: Run, limits: Limits) -> str | None:

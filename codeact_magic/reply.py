@@ -138,6 +138,19 @@ def _unfenced_final_answer(text: str) -> ParsedReply | None:
     return ParsedReply(f"{before}```python\n{call}\n```", call + "\n", True, before)
 
 
+def _ends_in_final_answer(code: str) -> bool:
+    import ast
+
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return False
+    last = tree.body[-1] if tree.body else None
+    return (isinstance(last, ast.Expr) and isinstance(last.value, ast.Call)
+            and isinstance(last.value.func, ast.Name) and last.value.func.id == "final_answer"
+            and code.rstrip().endswith(")"))
+
+
 def read_reply(text: str, finish_reason: str | None) -> Reply:
     """What ``text`` is, given why its stream ended (``finish_reason`` as the provider said it:
     "stop", "length"..., or "code" when the client cut it after its first code block)."""
@@ -148,6 +161,10 @@ def read_reply(text: str, finish_reason: str | None) -> Reply:
         return Empty()
     if finish_reason == "length":
         return Cut(text, "length")
+    if not parsed.closed and parsed.code and finish_reason != "length" and _ends_in_final_answer(parsed.code):
+        # The model ended its turn right after handing over its answer, without the closing fence
+        # (small models do): a block whose last statement is a whole final_answer() call is whole.
+        return Code(ParsedReply(f"{text.rstrip()}\n```", parsed.code, True, parsed.before))
     if not parsed.closed:
         # The reply ended inside a fence. (litellm reports "stop" for a stream that simply ended,
         # so the finish reason cannot tell a cut stream from a whole one: the open fence can.)

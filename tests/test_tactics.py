@@ -40,6 +40,15 @@ def test_a_question_that_needs_no_code_costs_one_more_short_call_at_most(ip, mod
     assert len(model.requests) == 2
 
 
+def test_an_explanation_without_figures_is_not_sent_back(ip, model):
+    explanation = ("A list is mutable: its items can be changed, added and removed after it is made. "
+                   "A tuple is immutable: once made, it stays as it is, so it can be a dictionary key "
+                   "and it signals data that should not change. Both keep order and allow repeats.")
+    model.reset(explanation)
+    run = codeact(ip, model, "list vs tuple?", "none,+nudge")
+    assert run.answer == explanation and len(model.requests) == 1
+
+
 # ---- final_answer() ----
 
 def test_final_answer_in_code_ends_the_run_with_the_computed_value(ip, model):

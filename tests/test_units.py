@@ -11,7 +11,7 @@ from codeact_magic.magic import Options, parse_options, transform
 from codeact_magic.observation import NO_OUTPUT, clean, observe
 from codeact_magic.prompts import PRESETS, Prompts, preset_for, with_overrides
 from codeact_magic.redact import MARKER, redact, secret_values
-from codeact_magic.reply import Code, parse_reply, read_reply
+from codeact_magic.reply import Code, Cut, parse_reply, read_reply
 from codeact_magic.run import Step, StepError, Usage
 from codeact_magic.stall import repeats_last_code, same_error_streak
 
@@ -32,6 +32,15 @@ def test_a_fence_opening_an_output_block_ends_the_code_block():
     assert parsed.closed and parsed.code == "final_answer(s)\n"
     assert parsed.text == "Done.\n```python\nfinal_answer(s)\n```"
     assert read_reply("```python\nx = 1\n```output", "stop") == Code(parse_reply("```python\nx = 1\n```"))
+
+
+def test_a_block_left_open_after_a_whole_final_answer_call_is_whole():
+    reply = "The output shows it.\n```python\nfinal_answer(reversed_string)"
+    assert read_reply(reply, "stop") == Code(parse_reply(reply + "\n```"))
+    # Not when cut by the token limit, nor a call cut in its middle, nor other code.
+    assert isinstance(read_reply(reply, "length"), Cut)
+    assert isinstance(read_reply("```python\nfinal_answer(f'{x}", "stop"), Cut)
+    assert isinstance(read_reply("```python\nx = 1\nprint(x)", "stop"), Cut)
 
 
 def test_blocks_in_other_languages_are_prose():
