@@ -106,7 +106,7 @@ def main() -> None:
         if solved_:
             print(f"{h}: prompt tokens per solved task {sum(o.prompt_tokens for o in os_) / len(solved_):,.0f}, "
                   f"median s per task {median([o.seconds for o in os_]):.1f}")
-    if len(harnesses) == 2:
+    if len(harnesses) == 2 and all(results.of(h, work) for h in harnesses):
         a, b = (results.of(h, work) for h in harnesses)
         sa, sb = sum(o.score["solved"] for o in a), sum(o.score["solved"] for o in b)
         ta, tb = sum(o.prompt_tokens for o in a), sum(o.prompt_tokens for o in b)
