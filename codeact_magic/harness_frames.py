@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -29,18 +30,24 @@ def is_harness(filename: str) -> bool:
         return False
 
 
-def drop_harness_frames(exc: traceback.TracebackException) -> None:
-    """Remove the harness's frames from ``exc`` and the exceptions chained to it, in place."""
+def chained(exc: traceback.TracebackException) -> Iterator[traceback.TracebackException]:
+    """``exc`` and every exception chained to it (cause and context), each once."""
     seen: set[int] = set()
-    pending = [exc]
+    pending: list[traceback.TracebackException | None] = [exc]
     while pending:
         current = pending.pop()
         if current is None or id(current) in seen:
             continue
         seen.add(id(current))
+        yield current
+        pending += [current.__cause__, current.__context__]
+
+
+def drop_harness_frames(exc: traceback.TracebackException) -> None:
+    """Remove the harness's frames from ``exc`` and the exceptions chained to it, in place."""
+    for current in chained(exc):
         current.stack = traceback.StackSummary.from_list(
             [f for f in current.stack if not is_harness(f.filename)])
-        pending += [current.__cause__, current.__context__]
 
 
 def without_harness_frames(stb: list[str]) -> list[str]:

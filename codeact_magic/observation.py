@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .capture import BoundedText
 from .executor import Execution
-from .harness_frames import drop_harness_frames
+from .harness_frames import chained, drop_harness_frames
 from .redact import redact
 from .run import StepError
 
@@ -62,13 +62,7 @@ def _compact_library_frames(exc: traceback.TracebackException) -> None:
     """Keep the step's own frames and, of each run of library frames, the first (where the code
     called in) and the last (where it raised); the middle becomes one line. A pandas error is 20
     frames deep: a model reads its own line and the message better without the other 18."""
-    seen: set[int] = set()
-    pending = [exc]
-    while pending:
-        current = pending.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
+    for current in chained(exc):
         frames, kept, i = list(current.stack), [], 0
         while i < len(frames):
             where = _library(frames[i].filename)
@@ -82,7 +76,6 @@ def _compact_library_frames(exc: traceback.TracebackException) -> None:
                 kept.append(frames[i])
                 i = max(i + 1, j)
         current.stack = _Compacted(kept)
-        pending += [current.__cause__, current.__context__]
 
 
 def format_error(error: BaseException, *, before_exec: bool) -> str:
