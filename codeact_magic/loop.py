@@ -26,7 +26,7 @@ from .redact import redact, secret_values
 from .reply import Answer, Code, Cut, Empty, read_reply
 from .run import Run, Step
 from .stall import repeats_last_code, same_error_streak
-from .tactics import DEFAULT, Tactics
+from .tactics import DEFAULT, Tactics, may_be_a_guess
 from .window import fit
 
 STOPPED_BY_USER = "Stopped with the Stop button."
@@ -286,13 +286,6 @@ async def codeact_loop(
     hidden = secrets()
     run.messages = [{**m, "content": redact(m["content"], hidden)} for m in chat.messages]
     yield RunFinished(run)
-
-
-def may_be_a_guess(answer: str) -> bool:
-    """A first answer without code that may come from memory: it states a figure, or it is short
-    (a value, a name, a date). A paragraph of prose without figures explains; sent back, a small
-    model ran the system prompt's example instead of explaining again."""
-    return any(c.isdigit() for c in answer) or len(answer.split()) <= 40
 
 
 def _over_budget(run: Run, limits: Limits) -> str | None:

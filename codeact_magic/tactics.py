@@ -100,3 +100,10 @@ def describe(tactics: Tactics) -> str:
             changes.append(("+" if value else "-") + f.name if isinstance(value, bool)
                            else f"{f.name}={value}")
     return ",".join(["default", *changes])
+
+
+def may_be_a_guess(answer: str) -> bool:
+    """A first answer without code that may come from memory: it states a figure, or it is short
+    (a value, a name, a date). A paragraph of prose without figures explains; sent back, a small
+    model ran the system prompt's example instead of explaining again."""
+    return any(c.isdigit() for c in answer) or len(answer.split()) <= 40
