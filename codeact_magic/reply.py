@@ -5,6 +5,7 @@ The loop matches on what ``read_reply`` returns: ``Code``, ``Answer``, ``Cut`` o
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -121,26 +122,18 @@ Reply = Code | Answer | Cut | Empty
 
 def _unfenced_final_answer(text: str) -> ParsedReply | None:
     """A reply that calls final_answer(...) without a code fence (small models do): that call."""
-    import ast
-
     lines = [line for line in text.strip().splitlines() if line.strip()]
     if not lines or not lines[-1].lstrip().startswith("final_answer("):
         return None
     call = lines[-1].strip()
-    try:
-        tree = ast.parse(call)
-    except SyntaxError:
-        return None
-    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.Expr) or \
-            not isinstance(tree.body[0].value, ast.Call):
+    if not _ends_in_final_answer(call):
         return None
     before = text[: text.rstrip().rfind(call)]
     return ParsedReply(f"{before}```python\n{call}\n```", call + "\n", True, before)
 
 
 def _ends_in_final_answer(code: str) -> bool:
-    import ast
-
+    """The code parses and its last statement is a whole final_answer(...) call."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
