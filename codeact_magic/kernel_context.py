@@ -279,6 +279,11 @@ class KernelContext:
     variables: str = ""
     files: str = ""
 
+    @property
+    def gives_something(self) -> bool:
+        """The request comes with variables, functions or files to use."""
+        return bool(self.variables.strip() or self.files.strip())
+
 
 def kernel_context(shell: Any, request: str, rich: bool = True) -> KernelContext:
     return KernelContext(variables_part(shell, rich), files_part(request) if rich else "")

@@ -96,7 +96,9 @@ async def codeact_loop(
     yield RunStarted(run, limits.max_steps)
     chat = _Conversation(list(history) if history else [
         {"role": "system", "content": prompts.system_message(final_answer=tactics.final_answer)}])
-    chat.say("user", prompts.request_message(run.request, context.variables, context.files))
+    chat.say("user", prompts.request_message(run.request, context.variables, context.files,
+                                             act_first=tactics.act_first,
+                                             final_answer=tactics.final_answer))
     said = _Said()
     streamed = ""  # the reply so far, counted if it is cut short by a Stop or an interrupt
 
@@ -176,7 +178,7 @@ async def codeact_loop(
                             and may_be_a_guess(text):
                         said.nudged = True
                         chat.say("assistant", text)
-                        message = prompts.nudge_for(run.request)
+                        message = prompts.nudge_for(run.request, given=context.gives_something)
                         chat.say("user", message)
                         yield FollowUp("nudge", message)
 

@@ -81,12 +81,22 @@ VARIABLES_TEMPLATE = (
 
 FILES_TEMPLATE = "Files the request names (read them with code; do not guess what they hold):\n{files}"
 
-# A run's first reply came without code (tactic: nudge).
+# Ends a request that comes with things to use (tactic: act_first). {answer_how} is how the
+# answer is given: through final_answer(), or in words.
+ACT_FIRST_TEMPLATE = (
+    "Work on this with code first: reply with one ```python block that uses what is listed above "
+    "and prints what it finds. Give the answer only after you have seen the output, {answer_how}, "
+    "in the form the request asks."
+)
+
+# A run's first reply came without code (tactic: nudge). The way out for a request that needs no
+# code comes first: a small model follows the last thing it is told, and it was "give your
+# answer again".
 NUDGE_TEMPLATE = (
     "You answered without running any code. The request was:\n{request}\n\n"
-    "If answering it depends on a computation, on data, on files or on the functions you were "
-    "given, run code for it now (one ```python block), and answer from its output. If it needs no "
-    "code (a greeting, a question about concepts), give your answer again, in words."
+    "Only if it needs no code at all (a greeting, a question about concepts) give your answer again, "
+    "in words. Otherwise run code for it now: reply with one ```python block that computes it"
+    "{with_what}, and answer from its output."
 )
 
 # The model is about to answer (tactics: restate, check). {request} is the user's request, {answer}
@@ -139,6 +149,7 @@ class Prompts:
     variables: str = VARIABLES_TEMPLATE
     files: str = FILES_TEMPLATE
     nudge: str = NUDGE_TEMPLATE
+    act_first: str = ACT_FIRST_TEMPLATE
     restate: str = RESTATE_TEMPLATE
     check: str = CHECK_TEMPLATE
     review_code: str = REVIEW_CODE_TEMPLATE
@@ -156,13 +167,18 @@ class Prompts:
         template = self.system_final_answer if final_answer else self.system
         return template.replace("{python_modules}", block)
 
-    def request_message(self, request: str, variables: str = "", files: str = "") -> str:
-        """The user's request, with what the kernel already holds and the files it names."""
+    def request_message(self, request: str, variables: str = "", files: str = "", *,
+                        act_first: bool = False, final_answer: bool = False) -> str:
+        """The user's request, with what the kernel already holds and the files it names;
+        ``act_first``: ending with the ask to start with code that uses them (when there are any)."""
         parts = [request]
         if variables.strip():
             parts.append(self.variables.replace("{variables}", variables))
         if files.strip():
             parts.append(self.files.replace("{files}", files))
+        if act_first and len(parts) > 1:
+            how = "through final_answer()" if final_answer else "in plain words"
+            parts.append(self.act_first.replace("{answer_how}", how))
         return "\n\n".join(parts)
 
     def feedback(self, text: str, *, failed: bool) -> str:
@@ -177,10 +193,12 @@ class Prompts:
         text += self.review_code if from_code else self.review_words
         return text.replace("{request}", request.strip()).replace("{answer}", answer.strip())
 
-    def nudge_for(self, request: str) -> str:
+    def nudge_for(self, request: str, given: bool = False) -> str:
         """A run's first reply came without code (tactic: nudge). The request is repeated: sent
-        back without it, a small model took up the system prompt's example instead."""
-        return self.nudge.replace("{request}", request.strip())
+        back without it, a small model took up the system prompt's example instead. ``given``:
+        the request came with variables, functions or files to use."""
+        with_what = " with what you were given" if given else ""
+        return self.nudge.replace("{request}", request.strip()).replace("{with_what}", with_what)
 
     def stalled(self, *, repeated: bool, feedback: str, error: str = "") -> str:
         template = self.repeated_code if repeated else self.same_error

@@ -28,6 +28,11 @@ class Tactics:
     require_code: RequireCode = "never"
     # A run's first reply without code is sent back once: compute it, or say it needs no code.
     nudge: bool = True
+    # When the request comes with things to use (the kernel's variables and functions, files it
+    # names), its message ends by asking for code that uses them first and the answer last: a
+    # small model obeys the last words it reads, and a request ending "only output the answer"
+    # otherwise gets an answer from memory.
+    act_first: bool = True
     # When the model is about to answer, it is shown the request again and asked for the answer
     # exactly in the form the request asks for.
     restate: bool = True
@@ -46,8 +51,8 @@ class Tactics:
 
 DEFAULT = Tactics()
 # The 0.1 loop, for comparison: plain answers in words, nothing sent back, a line per variable.
-NONE = Tactics(final_answer=False, require_code="never", nudge=False, restate=False, check=False,
-               stall_warning=False, resample=False, context="names")
+NONE = Tactics(final_answer=False, require_code="never", nudge=False, act_first=False, restate=False,
+               check=False, stall_warning=False, resample=False, context="names")
 _BASES = {"default": DEFAULT, "none": NONE}
 
 
