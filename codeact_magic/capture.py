@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import struct
 import sys
+import threading
+import time
 from contextlib import contextmanager
-from typing import Callable, ContextManager, Iterator, TextIO
+from typing import Any, Callable, ContextManager, Iterator, TextIO
 
 CUT = "\n[... {n:,} characters cut ...]\n"
 
@@ -21,10 +25,16 @@ class BoundedText:
         self._tail: list[str] = []
         self._tail_len = 0
         self.total = 0
+        # What child processes print arrives from ipykernel's fd-watching thread.
+        self._lock = threading.Lock()
 
     def append(self, text: str) -> None:
         if not text:
             return
+        with self._lock:
+            self._append(text)
+
+    def _append(self, text: str) -> None:
         self.total += len(text)
         room = self.limit - len(self.head)
         if room > 0:
@@ -57,10 +67,13 @@ class _Tee:
     """A text stream that writes through to ``target`` and records into ``record``."""
 
     def __init__(self, target: TextIO, record: BoundedText,
-                 forward: Callable[[str], None] | None = None) -> None:
+                 forward: Callable[[str], None] | None = None,
+                 write: Callable[[str], Any] | None = None) -> None:
         self._target = target
         self._record = record
         self._forward = forward
+        # The target's own write, not one that records what the fd-watching thread forwards.
+        self._write = write or target.write
         self.paused = False
 
     def write(self, text: str) -> int:
@@ -69,7 +82,7 @@ class _Tee:
         if self._forward is not None:
             self._forward(text)
             return len(text)
-        return self._target.write(text)
+        return self._write(text)
 
     def writelines(self, lines) -> None:
         for line in lines:
@@ -78,6 +91,65 @@ class _Tee:
     def __getattr__(self, name: str):
         # flush, isatty, encoding, fileno, ipykernel's own attributes...
         return getattr(self._target, name)
+
+
+# How long a step's end waits for what its child processes wrote to reach the kernel's stream.
+DRAIN_SECONDS = 0.5
+
+
+def _watches_fd(stream: Any) -> bool:
+    """ipykernel's OutStream forwards what is written to the process's file descriptor 1 or 2
+    (``!ls``, ``%pip``, ``os.system``, ``subprocess.run``, C extensions) from a thread of its own,
+    by calling its own ``write``: past ``sys.stdout``, where the tee sits."""
+    return bool(getattr(stream, "_should_watch", False)) and isinstance(getattr(stream, "_fid", None), int)
+
+
+def _drain(stream: Any) -> None:
+    """Wait (briefly) until the fd-watching thread has read everything written to the pipe, so a
+    step's child processes' output is the step's, not the next cell's."""
+    try:
+        import fcntl
+        import termios
+    except ImportError:  # not a POSIX system: ipykernel does not watch file descriptors there
+        return
+    deadline = time.monotonic() + DRAIN_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            waiting = struct.unpack("i", fcntl.ioctl(stream._fid, termios.FIONREAD, b"\0" * 4))[0]
+        except OSError:
+            return
+        if not waiting:
+            time.sleep(0.01)  # the thread may hold bytes it read and has not written yet
+            return
+        time.sleep(0.005)
+
+
+@contextmanager
+def _fd_output_recorded(stream: Any, record: BoundedText,
+                        forward: Callable[[str], None] | None) -> Iterator[Callable[[str], Any]]:
+    """Record what reaches ``stream`` from its fd-watching thread. Yields the stream's own write,
+    for the tee (whose writes are recorded already)."""
+    write = stream.write
+    if not _watches_fd(stream):
+        yield write
+        return
+
+    def watched(text: str) -> Any:
+        record.append(text)
+        if forward is not None:
+            forward(text)
+            return len(text)
+        return write(text)
+
+    stream.write = watched  # an instance attribute: the thread looks the method up on each call
+    try:
+        yield write
+    finally:
+        if sys.__stdout__ is not None:
+            sys.__stdout__.flush()  # print(file=sys.__stdout__) reaches the pipe only when flushed
+        _drain(stream)
+        if stream.__dict__.get("write") is watched:
+            del stream.write
 
 
 @contextmanager
@@ -92,8 +164,19 @@ def tee_std_streams(
     shell itself prints, such as its own rendering of a traceback).
     """
     saved = sys.stdout, sys.stderr
-    tees = (_Tee(saved[0], stdout, forward and (lambda text: forward("stdout", text))),
-            _Tee(saved[1], stderr, forward and (lambda text: forward("stderr", text))))
+    forwards = (forward and (lambda text: forward("stdout", text)),
+                forward and (lambda text: forward("stderr", text)))
+    with _fd_output_recorded(saved[0], stdout, forwards[0]) as out_write, \
+            _fd_output_recorded(saved[1], stderr, forwards[1]) as err_write:
+        tees = (_Tee(saved[0], stdout, forwards[0], out_write),
+                _Tee(saved[1], stderr, forwards[1], err_write))
+        with _swapped(saved, tees) as paused:
+            yield paused
+
+
+@contextmanager
+def _swapped(saved: tuple[TextIO, TextIO],
+             tees: tuple[_Tee, _Tee]) -> Iterator[Callable[[], ContextManager]]:
 
     @contextmanager
     def paused() -> Iterator[None]:

@@ -42,6 +42,8 @@ class Execution:
     timed_out: bool = False
     interrupted: bool = False
     answer: Delivered | None = None  # what the step passed to final_answer(), if it did
+    # Shell commands (``!cmd``, ``%pip``) that failed: the command and its exit status.
+    failed_commands: list[tuple[str, int]] = field(default_factory=list)
 
 
 @contextmanager
@@ -120,6 +122,36 @@ def _unrecorded_shell_output(shell: Any, paused: Callable[[], ContextManager]) -
             shell._showtraceback = own
 
 
+@contextmanager
+def _shell_exit_statuses(shell: Any, failed: list[tuple[str, int]]) -> Iterator[None]:
+    """Record the commands ``!cmd`` and ``%pip`` ran that exited non-zero. Their output reaches the
+    model like any other; their status, which a user reads from the text, is said plainly."""
+    system = getattr(shell, "system", None)
+    user_ns = getattr(shell, "user_ns", None)
+    if system is None or user_ns is None:
+        yield
+        return
+    own = shell.__dict__.get("system")
+
+    def recorded(cmd: str, *args: Any, **kwargs: Any) -> Any:
+        user_ns.pop("_exit_code", None)
+        try:
+            return system(cmd, *args, **kwargs)
+        finally:
+            status = user_ns.get("_exit_code")  # where IPython's system() leaves it
+            if isinstance(status, int) and status != 0:
+                failed.append((str(cmd), status))
+
+    shell.system = recorded
+    try:
+        yield
+    finally:
+        if own is None:
+            shell.__dict__.pop("system", None)
+        else:
+            shell.system = own
+
+
 class Router(Protocol):
     """Where a step's outputs go instead of the magic cell (its own notebook cell, say)."""
 
@@ -174,6 +206,7 @@ class Executor:
         guard, shell = self._guard, self.shell
         stdout, stderr = BoundedText(self.capture_limit), BoundedText(self.capture_limit)
         displays: list[str] = []
+        failed_commands: list[tuple[str, int]] = []
         slot = Slot()
         try:
             transformed, preprocessing_exc = shell.transform_cell(code), None
@@ -186,7 +219,9 @@ class Executor:
             stdout, stderr, router.stream if router else None
         ) as paused, _record_displays(shell, displays, self.capture_limit), _unrecorded_shell_output(
             shell, paused
-        ), router.capture(shell) if router else nullcontext(), offered(
+        ), _shell_exit_statuses(shell, failed_commands), router.capture(
+            shell
+        ) if router else nullcontext(), offered(
             shell.user_ns, slot
         ) if self.final_answer else nullcontext():
             task = asyncio.ensure_future(
@@ -215,6 +250,7 @@ class Executor:
             error=error,
             error_before_exec=before,
             answer=slot.delivered,
+            failed_commands=failed_commands,
         )
         execution.timed_out = guard.timed_out and isinstance(error, (StepTimeout, asyncio.CancelledError))
         execution.interrupted = guard.interrupted or isinstance(error, KeyboardInterrupt)

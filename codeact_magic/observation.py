@@ -22,7 +22,11 @@ def clean(text: str) -> str:
     """Drop ANSI colours, and keep only what a terminal would finally show of ``\\r`` redraws."""
     text = _ANSI.sub("", text)
     if "\r" in text:
-        text = "\n".join(line.rsplit("\r", 1)[-1] if line else line for line in text.split("\n"))
+        # "\r\n" ends a line (a pty's output: every `!command`); a lone "\r" redraws it, and a
+        # line left ending in "\r" still shows what was drawn last.
+        text = text.replace("\r\n", "\n")
+        text = "\n".join(next((part for part in reversed(line.split("\r")) if part), "")
+                         for line in text.split("\n"))
     return text
 
 
@@ -124,6 +128,8 @@ def observe(execution: Execution, *, limit: int, secrets: list[str], timeout: fl
     # Label the parts only when there is more than one kind, so a plain print stays plain.
     labelled = len(outputs) > 1
     sections += [(f"[{k}]\n" if labelled else "", v.rstrip("\n")) for k, v in outputs]
+    sections += [("", f"[the shell command `{_cut(command, 200)}` exited with status {status}]")
+                 for command, status in execution.failed_commands[:5]]
     text = "\n".join(label + body for label, body in sections)
     text = _cut(text, budget)
     if error_text:

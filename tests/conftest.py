@@ -127,6 +127,9 @@ def kernel():
     env = dict(os.environ)
     env["MY_SERVICE_TOKEN"] = SECRET
     env.pop("CODEACT_MODEL", None)
+    # ipykernel does not forward child processes' output when it runs under pytest (it sees this
+    # variable): without it the kernel is the one JupyterLab starts.
+    env.pop("PYTEST_CURRENT_TEST", None)
     k = Kernel(env)
     content, _ = k.execute("%load_ext codeact_magic\nimport codeact_magic")
     assert content["status"] == "ok"

@@ -174,3 +174,18 @@ def test_bad_options_show_usage_and_run_nothing(kernel, model):
     assert reply["status"] == "error" and reply["ename"] == "UsageError"
     assert "usage: %%codeact" in reply["evalue"]
     assert model.requests == []
+
+
+def test_shell_and_subprocess_output_reaches_the_model(kernel, model):
+    # ipykernel forwards what child processes write to the process's stdout and stderr (file
+    # descriptors 1 and 2) to the frontend from a thread: the user sees it, and so must the model.
+    model.reset(code("!echo from-bang\n!ls /nonexistent-codeact-dir\nimport os, subprocess\n"
+                     "os.system('echo from-system')\nsubprocess.run(['echo', 'from-subprocess'])\n"
+                     "print('done')"), "ok")
+    codeact(kernel, model, "shell")
+    feedback = model.requests[1]["messages"][-1]["content"]
+    for text in ("from-bang", "No such file or directory", "from-system", "from-subprocess", "done"):
+        assert text in feedback, (text, feedback)
+    # A failed shell command says so, as a user reads it from the text.
+    assert "`ls /nonexistent-codeact-dir` exited with status 2" in feedback
+    assert "`echo from-bang`" not in feedback
