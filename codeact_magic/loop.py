@@ -122,7 +122,7 @@ async def codeact_loop(
                 # Ask. Everything the model is sent is redacted here, at one place.
                 said.turn += 1
                 hidden = secrets()
-                run.messages = [{**m, "content": redact(m["content"], hidden)}
+                run.messages = [{**m, "content": _sendable(m["content"], hidden)}
                                 for m in fit(chat.messages, limits.context_chars)]
                 require_code = tactics.require_code == "always" or (
                     tactics.require_code == "first" and said.turn == 1)
@@ -286,8 +286,15 @@ async def codeact_loop(
         end("error", str(exc))
     # The whole conversation, the last reply included, for inspection and for a run that goes on.
     hidden = secrets()
-    run.messages = [{**m, "content": redact(m["content"], hidden)} for m in chat.messages]
+    run.messages = [{**m, "content": _sendable(m["content"], hidden)} for m in chat.messages]
     yield RunFinished(run)
+
+
+def _sendable(text: str, hidden: list[str]) -> str:
+    """``text`` redacted, and encodable as UTF-8: a step's output may hold lone surrogates (a file
+    name decoded with surrogate escapes, say), which no request body can carry; the model sees
+    them escaped, as Python's repr shows them."""
+    return redact(text, hidden).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _over_budget(run: Run, limits: Limits) -> str | None:

@@ -241,3 +241,14 @@ def test_confirm_mode_refuses_without_console_input(ip, model, capsys):
     ip.run_cell(f"%%codeact {options(model)} --mode confirm\nhi")  # pytest's stdin is no console
     run = codeact_magic.last_run()
     assert run.status == "error" and "no console input" in run.note and model.requests == []
+
+
+def test_output_that_utf8_cannot_encode_reaches_the_model_escaped(ip, model):
+    # A file name read with surrogate escapes (os.listdir of 'caf\xe9.txt' on a UTF-8 system) or a
+    # lone surrogate printed by a step: the request body must still be valid UTF-8.
+    model.reset(code("print('caf\\udce9.txt', '\\udcff')"), "The file is café.txt.")
+    codeact(ip, model, "list the files")
+    run = codeact_magic.last_run()
+    assert run.status == "answered", run.note
+    feedback = model.requests[1]["messages"][-1]["content"]
+    assert "caf\\udce9.txt \\udcff" in feedback
