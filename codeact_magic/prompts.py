@@ -36,7 +36,9 @@ User: Execution result:
 Assistant: There are **60** days from 2024-01-01 to 2024-03-01.
 '''
 
-# With final_answer() in the kernel: the answer is a value the code computed.
+# With final_answer() in the kernel: the answer is a value the code computed. The example hands
+# over a variable as it is: a small model copies an example's answer form into unrelated tasks
+# (an earlier example's f"{days} days" came back as "10 days" for a decoded message).
 SYSTEM_FINAL_ANSWER_TEMPLATE = _INTRO + '''
 How to work:
 - Reply with one short sentence, then exactly one ```python code block, and stop right after the \
@@ -53,18 +55,18 @@ user gets, in exactly the form the request asks for. That ends the task.
 words without a code block.
 {python_modules}
 Example:
-User: How many days are there from 2024-01-01 to 2024-03-01? Answer in the form "<number> days".
+User: Which weekday was 2024-03-01? Give only its name.
 Assistant: I will compute it with datetime.
 ```python
 from datetime import date
-days = (date(2024, 3, 1) - date(2024, 1, 1)).days
-print(days)
+weekday = date(2024, 3, 1).strftime("%A")
+print(weekday)
 ```
 User: Execution result:
-60
-Assistant: The output shows 60, so I give it in the form asked.
+Friday
+Assistant: The output shows the weekday; I hand it over as asked.
 ```python
-final_answer(f"{days} days")
+final_answer(weekday)
 ```
 '''
 
