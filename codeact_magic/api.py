@@ -10,6 +10,7 @@ from .config import CodeAct, ModelChoice, config_of
 from .control import MODES
 from .events import Event, RunFinished
 from .executor import Executor
+from .interrupts import check_step_timeout
 from .kernel_context import KernelContext, kernel_context
 from .loop import Limits, codeact_loop
 from .model import LiteLLM, Model
@@ -132,7 +133,7 @@ async def arun(
     if isinstance(backend, LiteLLM) and not backend.stop:
         backend.stop = prompts.stop
     reply_tokens = getattr(backend, "max_tokens", None) or 0
-    step_timeout = config.step_timeout if timeout is None else timeout
+    step_timeout = config.step_timeout if timeout is None else check_step_timeout(timeout)
     limits = Limits(
         max_steps=max_steps or config.max_steps,
         step_timeout=step_timeout or None,

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from traitlets import Bool, Enum, Float, Integer, Unicode
+from traitlets import Bool, Enum, Float, Integer, TraitError, Unicode, validate
 from traitlets.config import Configurable
 
 
@@ -30,6 +30,19 @@ class CodeAct(Configurable):
     step_timeout = Float(
         60.0, min=0.0, help="Seconds a step may run before it is interrupted; 0 for no limit."
     ).tag(config=True)
+
+    @validate("step_timeout")
+    def _check_step_timeout(self, proposal: Any) -> float:
+        from .interrupts import check_step_timeout
+
+        value = proposal["value"]
+        if value == 0:
+            return 0.0
+        try:
+            return check_step_timeout(value)
+        except ValueError as exc:
+            raise TraitError(f"CodeAct.step_timeout: {exc}, or 0 for no limit") from None
+
     max_output_chars = Integer(
         4000, min=200, help="Most characters of a step's output the model is shown (head and tail)."
     ).tag(config=True)

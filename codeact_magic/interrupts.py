@@ -9,11 +9,26 @@ the loop to cancel the right task instead. Which case holds is read off the inte
 from __future__ import annotations
 
 import asyncio
+import math
 import signal
 import threading
 from contextlib import contextmanager
 from types import CodeType, FrameType
 from typing import Iterator
+
+
+# A step's timeout, in seconds: a timer shorter than the signal's own latency fires before the
+# step's code starts (and was raised where nothing catches it); one past a week is a typo.
+MIN_STEP_TIMEOUT, MAX_STEP_TIMEOUT = 0.1, 7 * 24 * 3600.0
+
+
+def check_step_timeout(seconds: float) -> float:
+    """``seconds`` if it can be a step's timeout, else a ValueError that says what can."""
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not math.isfinite(seconds) \
+            or not MIN_STEP_TIMEOUT <= seconds <= MAX_STEP_TIMEOUT:
+        raise ValueError(f"a step's timeout is a number of seconds from {MIN_STEP_TIMEOUT:g} to "
+                         f"{MAX_STEP_TIMEOUT:g}, not {seconds!r}")
+    return float(seconds)
 
 
 class StepTimeout(BaseException):

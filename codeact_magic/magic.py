@@ -15,6 +15,8 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
+from .interrupts import check_step_timeout
+
 MAGIC = "%%codeact"
 USAGE = (
     "%%codeact [--model MODEL] [--api-base URL] [--max-steps N] [--timeout SECONDS] [--new]\n"
@@ -47,12 +49,20 @@ def _positive(kind):
     return convert
 
 
+def _seconds(text: str) -> float:
+    try:
+        return check_step_timeout(float(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc) if "timeout" in str(exc)
+                                         else f"{text!r} is not a number") from None
+
+
 @magic_arguments()
 @argument("--model", "-m", help="litellm model id, or 'local' for the embedded model "
           "(default: %%config CodeAct.model, then CODEACT_MODEL, then the embedded model)")
 @argument("--api-base", dest="api_base", help="base URL of an OpenAI-compatible server")
 @argument("--max-steps", dest="max_steps", type=_positive(int), help="code steps the run may take")
-@argument("--timeout", type=_positive(float), help="seconds a step may run before it is interrupted")
+@argument("--timeout", type=_seconds, help="seconds a step may run before it is interrupted")
 @argument("--new", action="store_true", help="start a fresh conversation (every run does, for now)")
 @argument("--mode", choices=("auto", "confirm", "step"),
           help="auto: run every step; confirm: approve each step; step: pause after each step")

@@ -252,3 +252,29 @@ def test_output_that_utf8_cannot_encode_reaches_the_model_escaped(ip, model):
     assert run.status == "answered", run.note
     feedback = model.requests[1]["messages"][-1]["content"]
     assert "caf\\udce9.txt \\udcff" in feedback
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "1e-9", "-1", "ten"])
+def test_a_timeout_that_cannot_be_is_a_usage_error(ip, model, capsys, value):
+    result = ip.run_cell(f"%%codeact --timeout {value} {options(model)}\nhi")
+    assert not result.success
+    err = capsys.readouterr().err
+    assert "usage: %%codeact" in err and ("seconds from 0.1" in err or "not a number" in err)
+    assert model.requests == []
+
+
+def test_arun_and_config_refuse_a_timeout_that_cannot_be(ip, model):
+    from traitlets import TraitError
+
+    from codeact_magic.config import config_of
+
+    result = ip.run_cell(f"import codeact_magic\nr = await codeact_magic.arun('hi', model={MODEL!r}, "
+                         f"api_base={model.url!r}, timeout=float('nan'), display=False)")
+    assert isinstance(result.error_in_exec, ValueError) and "seconds from 0.1" in str(result.error_in_exec)
+    assert model.requests == []
+    config = config_of(ip)
+    with pytest.raises(TraitError, match="step_timeout"):
+        config.step_timeout = float("inf")
+    ip.run_line_magic("config", "CodeAct.step_timeout = float('nan')")  # logged, not taken
+    assert config.step_timeout == 60.0
+    config.step_timeout = 0  # no limit, as documented
