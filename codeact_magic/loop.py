@@ -23,7 +23,7 @@ from .observation import observe, step_error
 from .prompts import Prompts
 from .provider_error import ProviderError
 from .redact import redact, secret_values
-from .reply import Answer, Code, Cut, Empty, read_reply
+from .reply import Answer, Code, Cut, Empty, Foreign, read_reply
 from .run import Run, Step
 from .stall import repeats_last_code, same_error_streak
 from .tactics import DEFAULT, Tactics, may_be_a_guess
@@ -59,6 +59,7 @@ class _Said:
     pending: tuple[str, int] | None = None
     cuts: int = 0
     empties: int = 0
+    foreign: bool = False  # told that only Python runs
     skipped: int = 0
     turn: int = 0
 
@@ -142,7 +143,10 @@ async def codeact_loop(
                 assert reply is not None, "a model stream must end with a ModelReply"
                 run.usage.add(reply.usage)
 
-                match read_reply(reply.text, reply.finish_reason):
+                read = read_reply(reply.text, reply.finish_reason)
+                if isinstance(read, Foreign) and said.foreign:
+                    read = Answer(read.text)  # told once: the block is the answer it meant to give
+                match read:
                     case Empty() if said.empties == 0:
                         # Nothing at all: a server that dropped the reply, or a model that ended its
                         # turn at once. At temperature 0 the same prompt gives the same nothing, so
@@ -173,6 +177,13 @@ async def codeact_loop(
                                else "ended inside an unclosed code block")
                         end("error", f"The model's reply {why} twice, so nothing of it ran. "
                                      "Raise CodeAct.max_tokens, or try another model.")
+
+                    case Foreign(text, language):
+                        said.foreign = True
+                        chat.say("assistant", text)
+                        message = prompts.foreign_code(language)
+                        chat.say("user", message)
+                        yield FollowUp("language", message)
 
                     case Answer(text) if tactics.nudge and not run.steps and not said.nudged \
                             and may_be_a_guess(text):

@@ -134,6 +134,12 @@ CUT_LENGTH_TEMPLATE = (
 EMPTY_TEMPLATE = (
     "Your reply was empty. Reply with a short code block to run, or with your final answer."
 )
+# A reply with code in another language and no Python (```bash, ```js...): nothing of it ran.
+FOREIGN_TEMPLATE = (
+    "Only Python runs here: your ```{language} block did not run. If you meant to run it, write it "
+    "as Python in a ```python block (shell commands as `!command` lines). If that block is itself "
+    "what the user asked for, send your answer again."
+)
 CUT_UNCLOSED_TEMPLATE = (
     "Your reply ended inside a code block that was never closed with ```, so nothing of it ran. "
     "Reply again with the whole block, closed."
@@ -161,6 +167,7 @@ class Prompts:
     cut_length: str = CUT_LENGTH_TEMPLATE
     cut_unclosed: str = CUT_UNCLOSED_TEMPLATE
     empty: str = EMPTY_TEMPLATE
+    foreign: str = FOREIGN_TEMPLATE
     # Sent to the server as ``stop``; the reply is cut client-side whatever the server does.
     stop: tuple[str, ...] = ()
 
@@ -205,6 +212,9 @@ class Prompts:
     def stalled(self, *, repeated: bool, feedback: str, error: str = "") -> str:
         template = self.repeated_code if repeated else self.same_error
         return template.replace("{execution_feedback}", feedback).replace("{error}", error)
+
+    def foreign_code(self, language: str) -> str:
+        return self.foreign.replace("{language}", language)
 
     def cut(self, reason: str) -> str:
         return self.cut_length if reason == "length" else self.cut_unclosed

@@ -1,6 +1,7 @@
 """Reading a model's reply: code to run, a final answer, or a reply that ended before it was whole.
 
-The loop matches on what ``read_reply`` returns: ``Code``, ``Answer``, ``Cut`` or ``Empty``.
+The loop matches on what ``read_reply`` returns: ``Code``, ``Answer``, ``Foreign``, ``Cut`` or
+``Empty``.
 """
 
 from __future__ import annotations
@@ -10,9 +11,15 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-# An opening fence for code we run: ```python, ```py, ```ipython, ```python3 or a bare ```.
-_OPEN = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})[ \t]*(python3?|py|ipython3?)?[ \t]*$", re.IGNORECASE)
+# An opening fence for code we run: ```python, ```py, ```py3, ```ipython, ```python3 or a bare ```,
+# with attributes after the language if any (```python title="x.py").
+_OPEN = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})[ \t]*(?:(?:python3?|py3?|ipython3?)(?:[ \t]+[^`]*)?)?[ \t]*$",
+                   re.IGNORECASE)
 _ANY_OPEN = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})[ \t]*(\S*)")
+_PYTHON = {"python", "python3", "py", "py3", "ipython", "ipython3"}
+# Fences that hold text or data, not code someone could mean to run.
+_PROSE = {"", "text", "txt", "plaintext", "output", "out", "result", "markdown", "md", "json",
+          "jsonl", "csv", "tsv", "yaml", "yml", "toml", "xml", "html", "log", "diff", "latex", "math"}
 
 
 @dataclass(frozen=True)
@@ -113,11 +120,32 @@ class Cut:
 
 
 @dataclass(frozen=True)
+class Foreign:
+    """A reply whose code is in another language (```bash, ```javascript...) and holds no Python:
+    nothing of it runs here. It may be the answer (a shell script the user asked for), or code the
+    model meant to run."""
+
+    text: str
+    language: str
+
+
+@dataclass(frozen=True)
 class Empty:
     """Nothing but whitespace."""
 
 
-Reply = Code | Answer | Cut | Empty
+Reply = Code | Answer | Foreign | Cut | Empty
+
+
+def _foreign_language(text: str) -> str | None:
+    """The language of the first fenced block tagged with one that is not Python, text or data."""
+    for line in text.splitlines():
+        opener = _ANY_OPEN.match(line)
+        if opener and _OPEN.match(line) is None:
+            language = opener.group(2).strip("{}.").split("=")[0].lower()
+            if language not in _PROSE and language not in _PYTHON:
+                return language
+    return None
 
 
 def _unfenced_final_answer(text: str) -> ParsedReply | None:
@@ -164,4 +192,6 @@ def read_reply(text: str, finish_reason: str | None) -> Reply:
         return Cut(text, "unclosed")
     if (call := _unfenced_final_answer(text)) is not None:
         return Code(call)  # it runs as the code it is, so the answer is the value, not the call's text
+    if (language := _foreign_language(text)) is not None:
+        return Foreign(text, language)
     return Answer(text)

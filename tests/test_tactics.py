@@ -270,3 +270,49 @@ def test_default_tactics_end_to_end(ip, model):
     assert len(run.steps) == 2 and len(model.requests) == 3
     assert "final_answer(answer)" in sent(model, 0)[0]["content"]
     assert "final_answer received: 21" in sent(model, 2)[-1]["content"]
+
+
+# ---- act first ----
+
+def test_a_request_with_things_to_use_ends_by_asking_for_code_that_uses_them(ip, model):
+    ip.user_ns["lookup_price"] = lambda item: 12.5
+    try:
+        model.reset(code("final_answer(lookup_price('wand'))"))
+        codeact(ip, model, "Price of the wand? Please ONLY output the answer.", "none,+act_first")
+        request = sent(model, 0)[-1]["content"]
+        assert request.index("lookup_price") < request.index("Work on this with code first")
+        assert request.rstrip().endswith("in the form the request asks.")
+    finally:
+        del ip.user_ns["lookup_price"]
+    # Nothing to use (a greeting in a fresh kernel's sense): the request is left as it is.
+    model.reset("Hello!")
+    codeact(ip, model, "hi", "none,+act_first")
+    assert "code first" not in sent(model, 0)[-1]["content"]
+
+
+# ---- code in another language ----
+
+def test_code_in_another_language_is_not_taken_as_the_answer(ip, model, capsys):
+    model.reset("I will list them.\n```bash\nls *.csv\n```",
+                code("import glob\nprint(sorted(glob.glob('*.csv')))"), "There are no CSV files.")
+    run = codeact(ip, model, "which csv files are here?", "none")
+    assert run.status == "answered" and run.answer == "There are no CSV files." and len(run.steps) == 1
+    told = sent(model, 1)[-1]["content"]
+    assert told.startswith("Only Python runs here: your ```bash block did not run.")
+    assert "told only Python runs" in capsys.readouterr().out
+
+
+def test_a_script_in_another_language_asked_for_is_the_answer_once_said_again(ip, model):
+    script = "Here it is:\n```bash\ntar czf backup.tgz data/\n```"
+    model.reset(script, script)
+    run = codeact(ip, model, "write me a bash one-liner that archives data/", "none")
+    assert run.status == "answered" and run.answer == script and run.steps == []
+    assert len(model.requests) == 2
+
+
+def test_python_fences_with_other_tags_run():
+    from codeact_magic.reply import Code, read_reply
+
+    for opener in ("```py3", "```python title=\"x.py\"", "```Python3", "```ipython"):
+        read = read_reply(f"Run it.\n{opener}\nprint(1)\n```", "stop")
+        assert isinstance(read, Code) and read.code == "print(1)\n", opener
