@@ -284,10 +284,10 @@ def test_a_request_with_things_to_use_ends_by_asking_for_code_that_uses_them(ip,
         assert request.rstrip().endswith("in the form the request asks.")
     finally:
         del ip.user_ns["lookup_price"]
-    # Nothing to use (a greeting in a fresh kernel's sense): the request is left as it is.
-    model.reset("Hello!")
-    codeact(ip, model, "hi", "none,+act_first")
-    assert "code first" not in sent(model, 0)[-1]["content"]
+    # Nothing to use (a fresh kernel): the request is left as it is.
+    from codeact_magic.prompts import Prompts
+
+    assert Prompts().request_message("hi", "", "", act_first=True, final_answer=True) == "hi"
 
 
 # ---- code in another language ----
