@@ -62,6 +62,7 @@ FOLLOW_UP_LABELS = {
     "stall": "repeated itself: asked for another way",
     "cut": "the reply ended before it was whole: asked again",
     "empty": "the reply was empty: asked again",
+    "given": "defined again a function it was given: told to use it",
     "language": "wrote code in another language: told only Python runs",
 }
 

@@ -14,6 +14,7 @@ described, within a time budget. Values under secret-looking names are never sho
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 import re
@@ -278,6 +279,9 @@ class KernelContext:
 
     variables: str = ""
     files: str = ""
+    # The user's functions and classes among the variables listed: what the model must not
+    # define again.
+    functions: tuple[str, ...] = ()
 
     @property
     def gives_something(self) -> bool:
@@ -285,5 +289,13 @@ class KernelContext:
         return bool(self.variables.strip() or self.files.strip())
 
 
+def user_functions(shell: Any) -> tuple[str, ...]:
+    """The names of the user's functions and classes (of those the model is told of)."""
+    kinds = (types.FunctionType, types.BuiltinFunctionType, functools.partial, type)
+    return tuple(name for name, value in user_variables(shell)[-MAX_VARIABLES:]
+                 if isinstance(value, kinds))
+
+
 def kernel_context(shell: Any, request: str, rich: bool = True) -> KernelContext:
-    return KernelContext(variables_part(shell, rich), files_part(request) if rich else "")
+    return KernelContext(variables_part(shell, rich), files_part(request) if rich else "",
+                         user_functions(shell))

@@ -17,6 +17,7 @@ from .control import AutoControl, Control
 from .events import (Event, FollowUp, ModelText, ModelWaiting, RunFinished, RunStarted, StepFinished,
                      StepStarted)
 from .executor import Execution, Executor, RunInProgress
+from .given import redefined
 from .kernel_context import KernelContext
 from .model import Message, Model, ModelReply, TextDelta, Waiting
 from .observation import observe, step_error
@@ -60,6 +61,7 @@ class _Said:
     cuts: int = 0
     empties: int = 0
     foreign: bool = False  # told that only Python runs
+    kept_given: bool = False  # told not to define again what the user gave
     skipped: int = 0
     turn: int = 0
 
@@ -209,6 +211,14 @@ async def codeact_loop(
                         chat.say("assistant", proposed.parsed.text)
                         run.answer_step = said.pending[1]
                         end("answered", answer=said.pending[0])
+
+                    case Code() as proposed if tactics.keep_given and not said.kept_given and (
+                            names := redefined(proposed.code, context.functions, run.request)):
+                        said.kept_given = True
+                        chat.say("assistant", proposed.parsed.text)
+                        message = prompts.redefines(names)
+                        chat.say("user", message)
+                        yield FollowUp("given", message)
 
                     case Code() if len(run.steps) + said.skipped >= limits.max_steps:
                         end("max_steps", f"Stopped after {limits.max_steps} steps (the limit) without "

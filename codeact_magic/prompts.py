@@ -134,6 +134,13 @@ CUT_LENGTH_TEMPLATE = (
 EMPTY_TEMPLATE = (
     "Your reply was empty. Reply with a short code block to run, or with your final answer."
 )
+# The model's code defined again what the user gave (tactic: keep_given); it did not run.
+GIVEN_TEMPLATE = (
+    "Your code defines {names} again, but the kernel already has {them} (listed with the request), "
+    "so that code did not run. Do not define {them}: write the code again, calling the given "
+    "{ones} as {they} {are}."
+)
+
 # A reply with code in another language and no Python (```bash, ```js...): nothing of it ran.
 FOREIGN_TEMPLATE = (
     "Only Python runs here: your ```{language} block did not run. If you meant to run it, write it "
@@ -168,6 +175,7 @@ class Prompts:
     cut_unclosed: str = CUT_UNCLOSED_TEMPLATE
     empty: str = EMPTY_TEMPLATE
     foreign: str = FOREIGN_TEMPLATE
+    given: str = GIVEN_TEMPLATE
     # Sent to the server as ``stop``; the reply is cut client-side whatever the server does.
     stop: tuple[str, ...] = ()
 
@@ -212,6 +220,16 @@ class Prompts:
     def stalled(self, *, repeated: bool, feedback: str, error: str = "") -> str:
         template = self.repeated_code if repeated else self.same_error
         return template.replace("{execution_feedback}", feedback).replace("{error}", error)
+
+    def redefines(self, names: list[str]) -> str:
+        one = len(names) == 1
+        words = {"{names}": ", ".join(names), "{them}": "it" if one else "them",
+                 "{ones}": "one" if one else "ones", "{they}": "it" if one else "they",
+                 "{are}": "is" if one else "are"}
+        text = self.given
+        for key, value in words.items():
+            text = text.replace(key, value)
+        return text
 
     def foreign_code(self, language: str) -> str:
         return self.foreign.replace("{language}", language)

@@ -33,6 +33,10 @@ class Tactics:
     # small model obeys the last words it reads, and a request ending "only output the answer"
     # otherwise gets an answer from memory.
     act_first: bool = True
+    # Code that defines again a function or class the user gave (listed with the request) is not
+    # run, once: the model is told to use the given one. A request that names the function
+    # ("fix parse_date") may redefine it.
+    keep_given: bool = True
     # When the model is about to answer, it is shown the request again and asked for the answer
     # exactly in the form the request asks for.
     restate: bool = True
@@ -51,8 +55,9 @@ class Tactics:
 
 DEFAULT = Tactics()
 # The 0.1 loop, for comparison: plain answers in words, nothing sent back, a line per variable.
-NONE = Tactics(final_answer=False, require_code="never", nudge=False, act_first=False, restate=False,
-               check=False, stall_warning=False, resample=False, context="names")
+NONE = Tactics(final_answer=False, require_code="never", nudge=False, act_first=False,
+               keep_given=False, restate=False, check=False, stall_warning=False, resample=False,
+               context="names")
 _BASES = {"default": DEFAULT, "none": NONE}
 
 

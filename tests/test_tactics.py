@@ -316,3 +316,24 @@ def test_python_fences_with_other_tags_run():
     for opener in ("```py3", "```python title=\"x.py\"", "```Python3", "```ipython"):
         read = read_reply(f"Run it.\n{opener}\nprint(1)\n```", "stop")
         assert isinstance(read, Code) and read.code == "print(1)\n", opener
+
+
+# ---- keep what the user gave ----
+
+def test_code_that_defines_a_given_function_again_does_not_run_once(ip, model, capsys):
+    ip.run_cell("def price_of(item):\n    'The price of an item in the shop.'\n    return {'wand': 12.5}[item]")
+    try:
+        model.reset(code("def price_of(item):\n    return 1.0\nprint(price_of('wand'))"),
+                    code("print(price_of('wand'))"), "It costs 12.5.")
+        run = codeact(ip, model, "What does the wand cost?", "none,+keep_given")
+        assert run.status == "answered" and [s.output for s in run.steps] == ["12.5"]
+        assert ip.user_ns["price_of"]("wand") == 12.5  # the user's function is still theirs
+        told = sent(model, 1)[-1]["content"]
+        assert told.startswith("Your code defines price_of again, but the kernel already has it")
+        assert "told to use it" in capsys.readouterr().out
+        # A request that names the function may redefine it: it runs at once.
+        model.reset(code("def price_of(item):\n    return 2.0"), "Done.")
+        run = codeact(ip, model, "make price_of return 2.0 for everything", "none,+keep_given")
+        assert len(run.steps) == 1 and ip.user_ns["price_of"]("wand") == 2.0
+    finally:
+        ip.user_ns.pop("price_of", None)

@@ -1,0 +1,52 @@
+"""Noticing code that defines again what the user gave the model to use.
+
+A small model handed functions (a user's helpers, a benchmark's tools) often writes its own
+versions of them under the same names: the user's function is then gone from their kernel, and
+the run computes with an invention. The loop stops that code once, before it runs, and says why.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+
+def _bound_names(tree: ast.AST) -> list[str]:
+    """Names a module binds at its top level (in ifs, loops, tries and withs too; not inside
+    functions or classes, whose names are their own)."""
+    names: list[str] = []
+
+    def visit(statements: list[ast.stmt]) -> None:
+        for node in statements:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.append(node.name)
+                continue
+            if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    names.extend(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names.extend((a.asname or a.name).split(".")[0] for a in node.names)
+            for field in ("body", "orelse", "finalbody"):
+                visit(getattr(node, field, []) or [])
+            for handler in getattr(node, "handlers", []) or []:
+                visit(handler.body)
+
+    visit(getattr(tree, "body", []))
+    return names
+
+
+def redefined(code: str, given: tuple[str, ...] | list[str], request: str = "") -> list[str]:
+    """The ``given`` names that ``code`` binds again, leaving out those the request itself names
+    (``fix my parse_date`` means to redefine it). Code that does not parse binds nothing here."""
+    if not given:
+        return []
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        tree = ast.parse(TransformerManager().transform_cell(code))  # `!ls` and `%pip` lines too
+    except (SyntaxError, ValueError):
+        return []
+    named = {n for n in given if re.search(rf"\b{re.escape(n)}\b", request)}
+    bound = _bound_names(tree)
+    return [n for n in dict.fromkeys(bound) if n in given and n not in named]
