@@ -98,16 +98,16 @@ def tools_of(task: Any) -> dict[str, Any]:
     return {name: documented(name, tool.function, tool.description) for name, tool in task.tools.items()}
 
 
-def run_ours(ours: Ours, task: Any) -> Outcome:
+def run_ours(ours: Ours, task: Any, turns: int = TURNS) -> Outcome:
     namespace = tools_of(task)
     request = f"{task.instruction.strip()}\n{ANSWER_RULE}"
     outcome, run = ours.run(task.name, request, namespace=namespace)
     first = correct(task, run.answer)
-    turns, solved, runs = outcome.calls, first, [run]
+    limit, turns, solved, runs = turns, outcome.calls, first, [run]
     # The paper's protocol: the conversation goes on after a wrong answer, within 10 model turns.
-    while ours.can_continue and not solved and run.status == "answered" and turns < TURNS:
+    while ours.can_continue and not solved and run.status == "answered" and turns < limit:
         before = ours.max_steps
-        ours.max_steps = max(1, TURNS - turns - 1)
+        ours.max_steps = max(1, limit - turns - 1)
         try:
             more, run = ours.run(task.name, INCORRECT, namespace=None, reset=False, after=run)
         finally:
@@ -120,11 +120,11 @@ def run_ours(ours: Ours, task: Any) -> Outcome:
         outcome.seconds += more.seconds
         solved = correct(task, run.answer)
     outcome.calls = turns
-    outcome.score = {"first": first, "solved": solved, "attempts": len(runs)}
+    outcome.score = {"first": first, "solved": solved, "attempts": len(runs), "turns": limit}
     return outcome
 
 
-def run_smolagents(smol: Smolagents, task: Any) -> Outcome:
+def run_smolagents(smol: Smolagents, task: Any, turns: int = TURNS) -> Outcome:
     namespace = tools_of(task)
     described = "\n".join(f"- {t.fn_signature}: {t.description.strip()}" for t in task.tools.values())
     request = (f"{task.instruction.strip()}\n\nThese Python functions are available to your code as "
@@ -132,8 +132,8 @@ def run_smolagents(smol: Smolagents, task: Any) -> Outcome:
     outcome, agent = smol.run(task.name, request, additional_args=namespace)
     first = correct(task, outcome.answer)
     solved, attempts, answer = first, 1, outcome.answer
-    while not solved and answer is not None and outcome.calls < TURNS:
-        more, agent = smol.run(task.name, INCORRECT, agent=agent, max_steps=TURNS - outcome.calls)
+    while not solved and answer is not None and outcome.calls < turns:
+        more, agent = smol.run(task.name, INCORRECT, agent=agent, max_steps=turns - outcome.calls)
         attempts += 1
         outcome.calls += more.calls
         outcome.steps += more.steps
@@ -142,11 +142,11 @@ def run_smolagents(smol: Smolagents, task: Any) -> Outcome:
         outcome.seconds += more.seconds
         answer = more.answer
         solved = correct(task, answer)
-    outcome.score = {"first": first, "solved": solved, "attempts": attempts}
+    outcome.score = {"first": first, "solved": solved, "attempts": attempts, "turns": turns}
     return outcome
 
 
-def report(tasks: list[Any], results: Results, harnesses: list[str]) -> str:
+def report(tasks: list[Any], results: Results, harnesses: list[str], turns: int = TURNS) -> str:
     names = [t.name for t in tasks]
     rows = []
     groups = sorted({n.split("/")[0] for n in names})
@@ -165,7 +165,7 @@ def report(tasks: list[Any], results: Results, harnesses: list[str]) -> str:
                          sum(o.calls for o in chosen) / len(chosen),
                          round(sum(o.prompt_tokens for o in chosen) / len(chosen)),
                          median([o.seconds for o in chosen])])
-    out = [table(["harness", "tasks of", "n", "first answer right", f"right within {TURNS} turns",
+    out = [table(["harness", "tasks of", "n", "first answer right", f"right within {turns} turns",
                   "no step", "steps/task", "turns/task", "prompt tok/task", "median s/task"], rows)]
     if len(harnesses) == 2:
         a, b = (results.of(h, names) for h in harnesses)
@@ -188,6 +188,8 @@ def main() -> None:
     p.add_argument("--harness", default="ours", help="ours, smolagents, or both: ours,smolagents")
     p.add_argument("--slice", type=int, help="every K-th task (a spread-out sample)")
     p.add_argument("--tasks", help="a substring: only tasks whose name contains it")
+    p.add_argument("--turns", type=int, default=TURNS,
+                   help="model turns of the paper's protocol (1: the first answer only)")
     p.add_argument("--max-steps", type=int, default=TURNS - 1,
                    help="steps of a first run (the paper allows 10 model turns in all)")
     p.add_argument("--tactics", help="our loop's tactics (codeact_magic.tactics), e.g. 'default,-check'")
@@ -209,16 +211,16 @@ def main() -> None:
         for h in harnesses:
             if h == "ours":
                 ours = Ours(max_steps=args.max_steps, tactics=args.tactics)
-                runners[h] = lambda t, ours=ours: run_ours(ours, t)
+                runners[h] = lambda t, ours=ours: run_ours(ours, t, args.turns)
             elif h == "smolagents":
                 smol = Smolagents(model_id, api_base, api_key, max_steps=args.max_steps)
-                runners[h] = lambda t, smol=smol: run_smolagents(smol, t)
+                runners[h] = lambda t, smol=smol: run_smolagents(smol, t, args.turns)
             else:
                 p.error(f"unknown harness {h!r}")
         run_all(tasks, runners, results, lambda t: t.name, show=args.show)
     print(f"\nM3ToolEval: {len(tasks)} tasks, embedded model (Qwen2.5-Coder-1.5B-Instruct Q4_K_M)"
           + (f", tactics {args.tactics}" if args.tactics else ""))
-    print(report(tasks, results, harnesses))
+    print(report(tasks, results, harnesses, args.turns))
 
 
 if __name__ == "__main__":
