@@ -57,6 +57,15 @@ async def _local_model(config: CodeAct, progress: Callable[[str], None]) -> tupl
     return backend, CONTEXT_TOKENS
 
 
+def _local_server_key() -> tuple[str, ...]:
+    """The embedded model's server key, which a step could read from its state file, whatever
+    model the run uses."""
+    from .local.server import read_state
+
+    state = read_state()
+    return (state.api_key,) if state is not None and state.api_key else ()
+
+
 def _litellm_model(choice: ModelChoice, config: CodeAct, api_base: str | None) -> tuple[LiteLLM, int | None]:
     backend = LiteLLM(
         choice.model,
@@ -179,6 +188,7 @@ async def arun(
         limits=limits,
         tactics=chosen_tactics,
         api_key=getattr(backend, "api_key", None),
+        keys=_local_server_key(),
         context=context,
         control=control,
         history=after.messages if after is not None and not new else None,

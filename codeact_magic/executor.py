@@ -15,6 +15,7 @@ from .capture import BoundedText, tee_std_streams
 from .final_answer import Delivered, Slot, offered
 from .harness_frames import without_harness_frames
 from .interrupts import Guard, StepTimeout
+from .redact import namespace_secrets
 
 
 class StdinNotAvailable(RuntimeError):
@@ -180,6 +181,10 @@ class Executor:
         # Where a step's outputs go instead of the magic cell (the step's own notebook cell).
         self.router_factory: Callable[[int], Router] | None = None
         self._guard: Guard | None = None
+
+    def secrets(self) -> list[str]:
+        """Values the kernel holds under secret-looking names: never shown to the model."""
+        return namespace_secrets(getattr(self.shell, "user_ns", None) or {})
 
     @staticmethod
     def busy(shell: Any) -> bool:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .redact import looks_secret
+from .redact import has_secret_shape, looks_secret
 
 MAX_VARIABLES = 30
 MAX_CHARS = 4000  # of the variables part; DataFrames' rows are the first to go
@@ -158,6 +158,9 @@ def describe_value(name: str, value: Any, rich: bool = True) -> str:
     if _is(value, "numpy", "ndarray"):
         return f"{name}: ndarray shape {value.shape} dtype {value.dtype}"
     text = _plain_repr(value)
+    if text is not None and (has_secret_shape(text) or (kind is dict and any(
+            isinstance(k, str) and looks_secret(k) for k in list(value)[:100]))):
+        return f"{name}: {kind.__name__} (value hidden: it holds what looks like a secret)"
     if text is not None:
         size = f" (len {len(value)})" if kind in (*_CONTAINERS, str, bytes) else ""
         return f"{name}: {kind.__name__}{size} = {text}"

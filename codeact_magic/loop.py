@@ -85,6 +85,7 @@ async def codeact_loop(
     limits: Limits,
     tactics: Tactics = DEFAULT,
     api_key: str | None = None,
+    keys: tuple[str, ...] = (),
     context: KernelContext = KernelContext(),
     control: Control | None = None,
     history: list[Message] | None = None,
@@ -94,6 +95,7 @@ async def codeact_loop(
     ``context`` is what the kernel holds and which files the request names, told with the request.
     ``control`` approves steps, pauses between them and carries a Stop (default: run everything).
     ``history`` is a finished run's conversation that this request goes on with.
+    ``api_key`` (the one in use) and ``keys`` (others a step could read) are never shown to it.
     """
     control = control or AutoControl()
     yield RunStarted(run, limits.max_steps)
@@ -107,7 +109,7 @@ async def codeact_loop(
 
     def secrets() -> list[str]:
         # Read afresh each time: a step may have put a new secret into the environment.
-        return secret_values(extra=[api_key])
+        return secret_values(extra=[api_key, *keys, *executor.secrets()])
 
     def end(status: str, note: str | None = None, answer: str | None = None) -> None:
         run.status, run.note, run.answer = status, note, answer  # type: ignore[assignment]

@@ -278,3 +278,25 @@ def test_arun_and_config_refuse_a_timeout_that_cannot_be(ip, model):
     ip.run_line_magic("config", "CodeAct.step_timeout = float('nan')")  # logged, not taken
     assert config.step_timeout == 60.0
     config.step_timeout = 0  # no limit, as documented
+
+
+def test_secrets_in_kernel_variables_and_by_shape_never_reach_the_model(ip, model, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgres://app:hunter2pw@db.internal/shop")
+    monkeypatch.setenv("SHOP_TOKEN", 'tok"en\\with-escapes-42')
+    ip.user_ns.update(password="correct-horse-battery", api_creds={"pw": "staple-battery-9"},
+                      db_url="mysql://root:rootpass77@localhost/db", region="north")
+    try:
+        model.reset(code("import os\nprint(password, api_creds, db_url)\nprint(os.environ['DATABASE_URL'])\n"
+                         "print(repr(os.environ['SHOP_TOKEN']), dict(os.environ)['SHOP_TOKEN'])"), "Done.")
+        _, run = codeact(ip, model, "show my settings")
+        sent = str(model.requests) + run.steps[0].output
+        for value in ("correct-horse-battery", "staple-battery-9", "rootpass77", "hunter2pw",
+                      "tok\\\\\"en", 'tok"en', "with-escapes-42"):
+            assert value not in sent, value
+        # The variables list names them without their values; an ordinary value is still shown.
+        request = model.requests[0]["messages"][-1]["content"]
+        assert "- db_url: str (value hidden" in request and "- api_creds: dict (value hidden" in request
+        assert "region: str (len 5) = 'north'" in request
+    finally:
+        for name in ("password", "api_creds", "db_url", "region"):
+            ip.user_ns.pop(name, None)
