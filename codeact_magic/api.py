@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from typing import Any, Callable
 
-from .config import CodeAct, ModelChoice, config_of
+from .config import CodeAct, ModelChoice, NoModelChosen, config_of
 from .control import MODES
 from .events import Event, RunFinished
 from .executor import Executor
@@ -67,9 +68,17 @@ def _local_server_key() -> tuple[str, ...]:
 
 
 def _litellm_model(choice: ModelChoice, config: CodeAct, api_base: str | None) -> tuple[LiteLLM, int | None]:
+    api_key = None
+    if config.api_key_env:
+        api_key = os.environ.get(config.api_key_env)
+        if not api_key:
+            raise NoModelChosen(f"CodeAct.api_key_env names {config.api_key_env}, which is not set in "
+                                "the kernel's environment. Set it there (not in the notebook), or "
+                                "clear CodeAct.api_key_env.")
     backend = LiteLLM(
         choice.model,
         api_base=api_base or config.api_base or None,
+        api_key=api_key,
         max_tokens=config.max_tokens,
         temperature=config.temperature,
         request_timeout=config.request_timeout,

@@ -26,6 +26,11 @@ class CodeAct(Configurable):
     api_base = Unicode(
         "", help="Base URL of an OpenAI-compatible server (llama.cpp, vLLM, ollama...)."
     ).tag(config=True)
+    api_key_env = Unicode(
+        "", help="Name of the environment variable that holds the key for api_base (the key itself "
+        "never goes in a notebook). Empty: a server at api_base gets no key, not even OPENAI_API_KEY, "
+        "which is meant for OpenAI's own."
+    ).tag(config=True)
     max_steps = Integer(10, min=1, help="Most code steps a run may take.").tag(config=True)
     step_timeout = Float(
         60.0, min=0.0, help="Seconds a step may run before it is interrupted; 0 for no limit."

@@ -85,6 +85,13 @@ def import_litellm() -> Any:
     return litellm
 
 
+def _is_openai(api_base: str) -> bool:
+    from urllib.parse import urlparse
+
+    host = (urlparse(api_base).hostname or "").lower()
+    return host == "openai.com" or host.endswith(".openai.com")
+
+
 @dataclass
 class LiteLLM:
     """Any litellm model id: cloud providers, ollama, or ``openai/<name>`` with an ``api_base``."""
@@ -123,11 +130,11 @@ class LiteLLM:
         optional = dict(api_base=self.api_base, api_key=self.api_key, max_tokens=self.max_tokens,
                         temperature=self.temperature, stop=list(self.stop) if use_stop else None)
         params.update({k: v for k, v in optional.items() if v})
-        if self.api_base and not self.api_key and self.name.startswith("openai/") and not os.environ.get(
-            "OPENAI_API_KEY"
-        ):
-            # A self-hosted OpenAI-compatible server (llama.cpp, vLLM) usually wants no key, but
-            # the OpenAI client refuses to send a request without one.
+        if self.api_base and not self.api_key and self.name.startswith("openai/") \
+                and not _is_openai(self.api_base):
+            # Another server than OpenAI's: the ambient OPENAI_API_KEY is not for it, and a
+            # self-hosted one (llama.cpp, vLLM) wants none, though the OpenAI client refuses to
+            # send a request without a key. Its own key is named with CodeAct.api_key_env.
             params["api_key"] = "no-key"
         if self.temperature == 0:
             # Greedy decoding answers the same prompt the same way: a reply that must differ

@@ -47,6 +47,7 @@ class ScriptedServer:
     def __init__(self) -> None:
         self.script: deque[Reply | Callable[[dict], Reply]] = deque()
         self.requests: list[dict] = []
+        self.authorizations: list[str | None] = []  # each request's Authorization header
         self.default: Reply | Callable[[dict], Reply] | None = None
         self._lock = threading.Lock()
         self.httpd = _QuietServer(("127.0.0.1", 0), _handler(self))
@@ -69,6 +70,7 @@ class ScriptedServer:
         with self._lock:
             self.script = deque(Reply(r) if isinstance(r, str) else r for r in replies)
             self.requests = []
+            self.authorizations = []
             self.default = None
 
     def next_reply(self, body: dict) -> Reply:
@@ -104,6 +106,7 @@ def _handler(server: ScriptedServer):
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
             body = json.loads(self.rfile.read(length) or b"{}")
+            server.authorizations.append(self.headers.get("Authorization"))
             reply = server.next_reply(body)
             if reply.delay:
                 time.sleep(reply.delay)

@@ -300,3 +300,22 @@ def test_secrets_in_kernel_variables_and_by_shape_never_reach_the_model(ip, mode
     finally:
         for name in ("password", "api_creds", "db_url", "region"):
             ip.user_ns.pop(name, None)
+
+
+def test_the_ambient_openai_key_never_goes_to_another_server(ip, model, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-ambient-openai-key-0000000000")
+    model.reset("Hello.")
+    codeact(ip, model, "hi")
+    assert model.authorizations == ["Bearer no-key"]
+    # The key for that server is named, never written: the named variable's value is sent.
+    monkeypatch.setenv("SCRIPTED_SERVER_KEY", "sk-for-the-scripted-server-1111")
+    ip.run_line_magic("config", "CodeAct.api_key_env = 'SCRIPTED_SERVER_KEY'")
+    model.reset("Hello.")
+    codeact(ip, model, "hi")
+    assert model.authorizations == ["Bearer sk-for-the-scripted-server-1111"]
+    # Named but not set: a clear usage error, and nothing is sent.
+    ip.run_line_magic("config", "CodeAct.api_key_env = 'NOT_SET_ANYWHERE'")
+    model.reset("Hello.")
+    result, _ = codeact(ip, model, "hi")
+    assert not result.success and "NOT_SET_ANYWHERE, which is not set" in str(result.error_in_exec)
+    assert model.requests == []
