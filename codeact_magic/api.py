@@ -52,7 +52,8 @@ async def _local_model(config: CodeAct, progress: Callable[[str], None]) -> tupl
     backend = LiteLLM(f"openai/{ALIAS}", api_base=state.api_base, api_key=state.api_key,
                       max_tokens=config.local_max_tokens,
                       temperature=config.local_temperature if config.temperature is None else config.temperature,
-                      request_timeout=config.request_timeout, rate_limit_retries=0, free=True,
+                      request_timeout=config.request_timeout, reply_timeout=config.reply_timeout,
+                      rate_limit_retries=0, free=True,
                       grammar=True, busy_note=lambda: busy_note(state),
                       count_tokens=lambda messages, text: count_tokens(state, list(messages), text))
     return backend, CONTEXT_TOKENS
@@ -82,6 +83,7 @@ def _litellm_model(choice: ModelChoice, config: CodeAct, api_base: str | None) -
         max_tokens=config.max_tokens,
         temperature=config.temperature,
         request_timeout=config.request_timeout,
+        reply_timeout=config.reply_timeout,
         rate_limit_retries=config.rate_limit_retries,
     )
     return backend, backend.context_tokens()

@@ -54,8 +54,12 @@ class CodeAct(Configurable):
     max_tokens = Integer(2048, min=1, help="Most tokens in one model reply.").tag(config=True)
     temperature = Float(None, allow_none=True, help="Sampling temperature; None: the provider's.").tag(
         config=True)
-    request_timeout = Float(120.0, min=1.0, help="Seconds to wait for the model.").tag(config=True)
-    rate_limit_retries = Integer(2, min=0, help="Retries, with backoff, when rate limited.").tag(
+    request_timeout = Float(120.0, min=1.0, help="Seconds to wait for the model's reply to start, and "
+                            "between two parts of it.").tag(config=True)
+    reply_timeout = Float(600.0, min=1.0, help="Most seconds one whole reply of the model may take.").tag(
+        config=True)
+    rate_limit_retries = Integer(2, min=0, help="Retries, with backoff (or the wait the server asks "
+                                 "for), when rate limited or when the server fails (500, 502, 503).").tag(
         config=True)
     preset = Unicode(
         "auto", help="Prompt preset: auto (by model id), default, or qwen."

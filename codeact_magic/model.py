@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .provider_error import ProviderError, describe
+from .provider_error import ProviderError, _unreachable, describe
 from .reply import parse_reply
 from .run import Usage
 
@@ -40,6 +40,24 @@ class TextDelta:
 
 # The temperature of a reply that must differ from the greedy one (tactic: resample).
 EXPLORE_TEMPERATURE = 0.7
+# A server that asks for a longer wait than this before a retry: the run ends and says so.
+MAX_RETRY_WAIT = 60.0
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    """The seconds a failed answer's Retry-After header asks for (a number; dates are rare)."""
+    headers = getattr(exc, "litellm_response_headers", None)
+    if headers is None:
+        response = getattr(exc, "response", None)
+        headers = getattr(response, "headers", None)
+    try:
+        value = headers.get("retry-after-ms") if headers is not None else None
+        if value is not None:
+            return max(0.0, float(value) / 1000)
+        value = headers.get("retry-after") if headers is not None else None
+        return max(0.0, float(value)) if value is not None else None
+    except (TypeError, ValueError, AttributeError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -102,7 +120,8 @@ class LiteLLM:
     stop: Sequence[str] = ()
     max_tokens: int | None = 2048
     temperature: float | None = None
-    request_timeout: float = 120.0
+    request_timeout: float = 120.0  # for the answer to start, and between two of its chunks
+    reply_timeout: float | None = 600.0  # for the whole reply
     rate_limit_retries: int = 2
     backoff: float = 1.0  # seconds before the first retry; doubled each time
     free: bool = False  # a model that costs nothing (the embedded one): cost 0, not "unknown"
@@ -162,10 +181,19 @@ class LiteLLM:
         while True:
             try:
                 return await litellm.acompletion(**self._params(messages, use_stop, require_code, explore))
-            except litellm.RateLimitError as exc:
-                if retries >= self.rate_limit_retries:
+            except (litellm.RateLimitError, litellm.InternalServerError, litellm.ServiceUnavailableError,
+                    litellm.BadGatewayError) as exc:
+                # Rate limits and a server's passing failures (500, 502, 503) are retried a bounded
+                # number of times, after the wait the server asks for, if it says one.
+                if retries >= self.rate_limit_retries or _unreachable(exc):
                     raise self._fail(exc) from None
-                await asyncio.sleep(self.backoff * 2**retries)
+                wait = _retry_after(exc)
+                if wait is not None and wait > MAX_RETRY_WAIT:
+                    raise ProviderError(
+                        f"The provider asks to wait {wait:g} s before the next request to "
+                        f"'{self.name}' ({type(exc).__name__}). Run the cell again after that, or "
+                        "choose another model.") from None
+                await asyncio.sleep(self.backoff * 2**retries if wait is None else wait)
                 retries += 1
             except litellm.BadRequestError as exc:
                 # Some models (o3, o4, gpt-5...) refuse `stop`: the client-side cut does its job.
@@ -186,25 +214,33 @@ class LiteLLM:
         response = await self._open(litellm, messages, require_code, explore)
         text, usage, finish_reason = "", None, None
         try:
-            async for chunk in response:
-                usage = getattr(chunk, "usage", None) or usage
-                if not chunk.choices:
-                    continue
-                choice = chunk.choices[0]
-                finish_reason = getattr(choice, "finish_reason", None) or finish_reason
-                delta = choice.delta.content if choice.delta else None
-                if not delta:
-                    continue
-                parsed = parse_reply(text + delta)
-                if parsed.code is not None and parsed.closed:
-                    # The first code block is complete: whatever follows would be invented output.
-                    yield TextDelta(parsed.text[len(text):])
-                    text, finish_reason = parsed.text, "code"
-                    break
-                text += delta
-                yield TextDelta(delta)
+            # The whole reply has a deadline: a server that drips a chunk just within the
+            # per-read timeout would otherwise hold the run for ever.
+            async with asyncio.timeout(self.reply_timeout):
+                async for chunk in response:
+                    usage = getattr(chunk, "usage", None) or usage
+                    if not chunk.choices:
+                        continue
+                    choice = chunk.choices[0]
+                    finish_reason = getattr(choice, "finish_reason", None) or finish_reason
+                    delta = choice.delta.content if choice.delta else None
+                    if not delta:
+                        continue
+                    parsed = parse_reply(text + delta)
+                    if parsed.code is not None and parsed.closed:
+                        # The first code block is complete: whatever follows would be invented output.
+                        yield TextDelta(parsed.text[len(text):])
+                        text, finish_reason = parsed.text, "code"
+                        break
+                    text += delta
+                    yield TextDelta(delta)
         except ProviderError:
             raise
+        except TimeoutError:
+            raise ProviderError(
+                f"The reply from '{self.name}' took longer than {self.reply_timeout:g} s in all and was "
+                "stopped (CodeAct.reply_timeout). The server may be overloaded; run the cell again, "
+                "or raise the limit.") from None
         except Exception as exc:
             raise self._fail(exc) from None
         finally:

@@ -60,7 +60,7 @@ def describe(exc: BaseException, *, model: str, api_base: str | None, retries: i
     elif isinstance(exc, litellm.RateLimitError):
         msg = (f"The provider kept answering 'rate limited' for '{model}' after {retries} "
                f"retries ({detail}). Wait a minute and run the cell again, or choose another model.")
-    elif isinstance(exc, litellm.Timeout):
+    elif isinstance(exc, litellm.Timeout) or _timed_out(exc):
         msg = (f"The model '{model}'{where} did not answer within {timeout:g} s. Check that the "
                "server is up and not overloaded, or raise CodeAct.request_timeout.")
     elif _mid_stream(exc):
@@ -78,6 +78,12 @@ def describe(exc: BaseException, *, model: str, api_base: str | None, retries: i
     else:
         msg = f"The call to '{model}' failed ({type(exc).__name__}: {detail})."
     return ProviderError(msg)
+
+
+def _timed_out(exc: BaseException) -> bool:
+    # A read that timed out mid-stream reaches us as a connection error.
+    text = f"{type(exc).__name__} {exc}".lower()
+    return any(s in text for s in ("timed out", "readtimeout", "timeout"))
 
 
 def _mid_stream(exc: BaseException) -> bool:

@@ -22,6 +22,7 @@ class Reply:
     status: int = 200  # an error status answers with an OpenAI-style error body instead
     error_message: str = "scripted error"
     error_type: str = "server_error"
+    retry_after: str | None = None  # the Retry-After header of an error answer
     delay: float = 0.0  # seconds before the answer starts
     chunk_size: int = 6  # characters per streamed chunk
     chunk_delay: float = 0.0
@@ -89,9 +90,11 @@ def _handler(server: ScriptedServer):
         def log_message(self, *args) -> None:  # quiet
             pass
 
-        def _json(self, status: int, payload: dict) -> None:
+        def _json(self, status: int, payload: dict, headers: dict | None = None) -> None:
             data = json.dumps(payload).encode()
             self.send_response(status)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
@@ -114,7 +117,8 @@ def _handler(server: ScriptedServer):
                 return self._error(400, "Unsupported parameter: 'stop' is not supported with this model.",
                                    "invalid_request_error")
             if reply.status != 200:
-                return self._error(reply.status, reply.error_message, reply.error_type)
+                return self._error(reply.status, reply.error_message, reply.error_type,
+                                   reply.retry_after)
             text = reply.text
             if reply.honor_stop and body.get("stop"):
                 stops = body["stop"] if isinstance(body["stop"], list) else [body["stop"]]
@@ -173,8 +177,9 @@ def _handler(server: ScriptedServer):
                 self.close_connection = True
                 return False
 
-        def _error(self, status: int, message: str, etype: str) -> None:
-            self._json(status, {"error": {"message": message, "type": etype, "code": None}})
+        def _error(self, status: int, message: str, etype: str, retry_after: str | None = None) -> None:
+            headers = {"Retry-After": retry_after} if retry_after else {}
+            self._json(status, {"error": {"message": message, "type": etype, "code": None}}, headers)
 
     return Handler
 

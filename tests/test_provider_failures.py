@@ -108,3 +108,37 @@ def test_failure_after_steps_keeps_what_was_done(ip, model):
     model.reset(code("kept = 'yes'"), Reply(status=500, error_message="down"))
     run = codeact(ip, model)
     assert run.status == "error" and len(run.steps) == 1 and ip.user_ns["kept"] == "yes"
+
+
+def test_a_server_failure_is_retried_after_the_wait_it_asks_for(ip, model):
+    model.reset(Reply(status=503, error_message="overloaded", retry_after="1.5"),
+                Reply(status=500, error_message="boom"), "Fine now.")
+    started = time.monotonic()
+    run = codeact(ip, model)
+    assert run.status == "answered" and run.answer == "Fine now." and len(model.requests) == 3
+    assert time.monotonic() - started >= 1.5 + 2.0  # the wait asked for, then the backoff's second
+
+
+def test_a_wait_longer_than_a_minute_ends_the_run_and_says_so(ip, model):
+    model.reset(Reply(status=429, error_message="slow down", retry_after="120"), "never sent")
+    started = time.monotonic()
+    run = codeact(ip, model)
+    assert run.status == "error" and "asks to wait 120 s" in run.note
+    assert time.monotonic() - started < 5 and len(model.requests) == 1
+
+
+def test_a_reply_that_drips_is_stopped_at_the_whole_reply_deadline(ip, model):
+    ip.run_line_magic("config", "CodeAct.request_timeout = 3.0")
+    ip.run_line_magic("config", "CodeAct.reply_timeout = 2.0")
+    model.reset(Reply("a reply that comes one word at a time " * 4, chunk_size=4, chunk_delay=0.5))
+    started = time.monotonic()
+    run = codeact(ip, model)
+    assert run.status == "error" and "took longer than 2 s in all" in run.note
+    assert time.monotonic() - started < 5
+
+
+def test_a_stream_that_stalls_is_a_timeout_not_a_lost_connection(ip, model):
+    ip.run_line_magic("config", "CodeAct.request_timeout = 1.0")
+    model.reset(Reply("first words, then nothing for a long while", chunk_size=12, chunk_delay=4))
+    run = codeact(ip, model)
+    assert run.status == "error" and "did not answer within 1 s" in run.note, run.note
