@@ -36,6 +36,39 @@ def _bound_names(tree: ast.AST) -> list[str]:
     return names
 
 
+def _tree(code: str) -> ast.Module | None:
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        transformed = TransformerManager().transform_cell(code)  # `!ls` and `%pip` lines too
+        tree = ast.parse(transformed)
+    except (SyntaxError, ValueError):
+        return None
+    # Line numbers are the code's own only while the transformation kept one line per line.
+    return tree if len(transformed.splitlines()) == len(code.splitlines()) else None
+
+
+def without(code: str, names: list[str]) -> str | None:
+    """``code`` without its top-level definitions of ``names`` (functions, classes, plain
+    assignments): what the model meant to run with the given ones. None if nothing would remain."""
+    tree = _tree(code)
+    if tree is None:
+        return None
+    drop: set[int] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name in names:
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        elif isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) and t.id in names
+                                                  for t in node.targets):
+            first = node.lineno
+        else:
+            continue
+        drop.update(range(first, (node.end_lineno or node.lineno) + 1))
+    lines = [line for i, line in enumerate(code.splitlines(), 1) if i not in drop]
+    kept = "\n".join(lines).strip("\n")
+    return kept + "\n" if kept.strip() and any(not l.lstrip().startswith("#") for l in lines if l.strip()) else None
+
+
 def redefined(code: str, given: tuple[str, ...] | list[str], request: str = "") -> list[str]:
     """The ``given`` names that ``code`` binds again, leaving out those the request itself names
     (``fix my parse_date`` means to redefine it). Code that does not parse binds nothing here."""

@@ -17,7 +17,7 @@ from .control import AutoControl, Control
 from .events import (Event, FollowUp, ModelText, ModelWaiting, RunFinished, RunStarted, StepFinished,
                      StepStarted)
 from .executor import Execution, Executor, RunInProgress
-from .given import redefined
+from .given import redefined, without
 from .kernel_context import KernelContext
 from .model import Message, Model, ModelReply, TextDelta, Waiting
 from .observation import observe, step_error
@@ -218,7 +218,7 @@ async def codeact_loop(
                             names := redefined(proposed.code, context.functions, run.request)):
                         said.kept_given = True
                         chat.say("assistant", proposed.parsed.text)
-                        message = prompts.redefines(names)
+                        message = prompts.redefines(names, without(proposed.code, names))
                         chat.say("user", message)
                         yield FollowUp("given", message)
 

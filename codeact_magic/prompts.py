@@ -140,6 +140,11 @@ GIVEN_TEMPLATE = (
     "so that code did not run. Do not define {them}: write the code again, calling the given "
     "{ones} as {they} {are}."
 )
+# ...and the code without those definitions, to send back (a small model copies it well).
+GIVEN_SUGGESTION_TEMPLATE = (
+    "Without those definitions, your code is:\n```python\n{code}```\n"
+    "Send it as your next step (corrected if it needs to be)."
+)
 
 # A reply with code in another language and no Python (```bash, ```js...): nothing of it ran.
 FOREIGN_TEMPLATE = (
@@ -176,6 +181,7 @@ class Prompts:
     empty: str = EMPTY_TEMPLATE
     foreign: str = FOREIGN_TEMPLATE
     given: str = GIVEN_TEMPLATE
+    given_suggestion: str = GIVEN_SUGGESTION_TEMPLATE
     # Sent to the server as ``stop``; the reply is cut client-side whatever the server does.
     stop: tuple[str, ...] = ()
 
@@ -221,7 +227,8 @@ class Prompts:
         template = self.repeated_code if repeated else self.same_error
         return template.replace("{execution_feedback}", feedback).replace("{error}", error)
 
-    def redefines(self, names: list[str]) -> str:
+    def redefines(self, names: list[str], without: str | None = None) -> str:
+        """The model's code defined ``names`` again; ``without``: that code without them."""
         one = len(names) == 1
         words = {"{names}": ", ".join(names), "{them}": "it" if one else "them",
                  "{ones}": "one" if one else "ones", "{they}": "it" if one else "they",
@@ -229,6 +236,8 @@ class Prompts:
         text = self.given
         for key, value in words.items():
             text = text.replace(key, value)
+        if without:
+            text += "\n" + self.given_suggestion.replace("{code}", without)
         return text
 
     def foreign_code(self, language: str) -> str:

@@ -330,6 +330,9 @@ def test_code_that_defines_a_given_function_again_does_not_run_once(ip, model, c
         assert ip.user_ns["price_of"]("wand") == 12.5  # the user's function is still theirs
         told = sent(model, 1)[-1]["content"]
         assert told.startswith("Your code defines price_of again, but the kernel already has it")
+        # ...with the code as it would be without the definition, to send back.
+        assert told.endswith("```python\nprint(price_of('wand'))\n```\nSend it as your next step "
+                             "(corrected if it needs to be).")
         assert "told to use it" in capsys.readouterr().out
         # A request that names the function may redefine it: it runs at once.
         model.reset(code("def price_of(item):\n    return 2.0"), "Done.")

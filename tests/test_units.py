@@ -369,3 +369,19 @@ def test_long_runs_of_library_frames_are_shortened_for_the_model():
     assert "frames inside pandas ...]" in text
     assert text.count('File "') <= 4  # not the twenty frames pandas raises through
     assert text.rstrip().endswith("ValueError: invalid literal for int() with base 10: 'x[2]'")
+
+
+# ---- what the user gave ----
+
+def test_redefined_names_and_the_code_without_them():
+    from codeact_magic.given import redefined, without
+
+    code = ("import math\n# my versions\n@cache\ndef price(item):\n    return 1\nrate = 2.0\n"
+            "class Shop:\n    pass\nif True:\n    def helper(): pass\ntotal = price('a') * rate\nprint(total)\n")
+    assert redefined(code, ("price", "rate", "Shop", "helper", "math", "unused")) == [
+        "math", "price", "rate", "Shop", "helper"]
+    assert redefined(code, ("price",), "fix price so it reads the table") == []  # named: meant
+    assert redefined("!ls\ndef price(): pass", ("price",)) == ["price"]  # IPython syntax too
+    assert without(code, ["price", "rate", "Shop"]) == (
+        "import math\n# my versions\nif True:\n    def helper(): pass\ntotal = price('a') * rate\nprint(total)\n")
+    assert without("def price():\n    return 1\n# done", ["price"]) is None  # nothing left to run
