@@ -189,3 +189,18 @@ def test_shell_and_subprocess_output_reaches_the_model(kernel, model):
     # A failed shell command says so, as a user reads it from the text.
     assert "`ls /nonexistent-codeact-dir` exited with status 2" in feedback
     assert "`echo from-bang`" not in feedback
+
+
+def test_a_long_reply_streams_in_bytes_about_its_size(kernel, model):
+    # Each display update carries the whole text so far: unthrottled, a 200 KB reply sent tens of
+    # megabytes to the browser. Updates are spaced by the text's length, so the bytes stay near
+    # linear in the reply's size.
+    words = ("Every figure here comes from the table, column by column, with its unit. " * 2700)[:200_000]
+    model.reset(Reply(words, chunk_size=400, chunk_delay=0.01))  # about 5 s, as a fast provider
+    content, msgs = codeact(kernel, model, "explain at length", timeout=120)
+    assert content["status"] == "ok"
+    import json as _json
+
+    sent = sum(len(_json.dumps(m["content"])) for m in msgs
+               if m["msg_type"] in ("display_data", "update_display_data", "comm_msg", "stream"))
+    assert sent < 6 * len(words), f"{sent:,} bytes for a reply of {len(words):,}"

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import html
 import sys
-import time
 from typing import Any
 
 from ..events import (Event, FollowUp, ModelText, ModelWaiting, RunFinished, RunStarted, StepFinished,
                       StepStarted)
+from .throttle import Throttle
 
 
 class TerminalRenderer:
@@ -57,9 +57,8 @@ _ERROR = ("border-left: 3px solid var(--jp-error-color1, #d32f2f); padding: 4px 
 
 
 class RichRenderer:
-    """Markdown that streams into a display which is updated in place, a dozen times a second."""
-
-    INTERVAL = 0.08
+    """Markdown that streams into a display which is updated in place, a dozen times a second
+    (less often as the text grows long: ``throttle.py``)."""
 
     def __init__(self) -> None:
         from IPython.display import display
@@ -68,7 +67,7 @@ class RichRenderer:
         self._handle: Any = None
         self._text = ""
         self._first = ""  # what the live display showed when it was created
-        self._shown_at = 0.0
+        self._throttle = Throttle()
         self._max_steps = 0
         self._status: Any = None
         self._waiting = False
@@ -92,7 +91,7 @@ class RichRenderer:
             self._first = self._text
         else:
             self._handle.update(bundle, raw=True)
-        self._shown_at = time.monotonic()
+        self._throttle.shown()
 
     def _end_turn(self) -> None:
         if self._handle is not None and self._text != self._first:
@@ -116,7 +115,7 @@ class RichRenderer:
                 self._waiting = False
                 self.progress("the local model is free again", done=True)
             self._text += event.text
-            if self._handle is None or time.monotonic() - self._shown_at >= self.INTERVAL:
+            if self._handle is None or self._throttle.due(len(self._text)):
                 self._flush()
         elif isinstance(event, StepStarted):
             self._end_turn()

@@ -10,7 +10,6 @@ when that step ends (the kernel's ■ Interrupt cuts a step at once).
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import traitlets
 from ..control import Decision, Mode
 from ..events import (Event, FollowUp, ModelText, ModelWaiting, RunFinished, RunStarted, StepFinished,
                       StepStarted)
+from .throttle import Throttle
 
 _STATIC = Path(__file__).parent / "static"
 READY_TIMEOUT = 1.0
@@ -51,7 +51,7 @@ class RunWidget(anywidget.AnyWidget):
         self._task = asyncio.current_task()
         self._ready: asyncio.Future = self._loop.create_future()
         self._answer: asyncio.Future | None = None
-        self._shown_at = 0.0
+        self._throttle = Throttle()
         self._reply = ""
         self._run: Any = None
         self.stop_requested = False
@@ -143,8 +143,8 @@ class RunWidget(anywidget.AnyWidget):
             self.status = "waiting for the model"
         elif isinstance(event, ModelText):
             self._reply += event.text
-            if time.monotonic() - self._shown_at > 0.08:  # a dozen updates a second at most
-                self.text, self._shown_at = self._reply, time.monotonic()
+            if self._throttle.due(len(self._reply)):  # bytes sent stay near linear in its length
+                self.text = self._reply
             if self.status != "the model is writing":
                 self.status = "the model is writing"
         elif isinstance(event, StepStarted):
