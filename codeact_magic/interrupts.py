@@ -4,10 +4,16 @@ While a step runs synchronously it blocks the event loop, so neither an asyncio 
 cancellation can reach it: only a signal handler runs. A handler may raise only where raising is
 safe, inside the user's code; elsewhere (the loop idle, awaiting a model or an async step) it asks
 the loop to cancel the right task instead. Which case holds is read off the interrupted frame's stack.
+
+A step's timeout is a watchdog thread that, when the time is up, interrupts the main thread through
+the run's own SIGINT handler (a real signal, so a blocking call such as ``time.sleep`` returns).
+Not SIGALRM: a step's code may use that one itself (``signal.alarm(0)``, a handler of its own, or
+``SIG_DFL``, with which our timer would kill the kernel).
 """
 
 from __future__ import annotations
 
+import _thread
 import asyncio
 import math
 import signal
@@ -60,7 +66,7 @@ def _in_user_code(frame: FrameType | None, run_code: CodeType) -> bool:
 
 
 class Guard:
-    """Installed for a run: routes SIGINT (and, per step, SIGALRM) to the run and its steps."""
+    """Installed for a run: routes SIGINT to the run and, while a step's time is up, to its step."""
 
     def __init__(self) -> None:
         self.interrupted = False
@@ -70,9 +76,12 @@ class Guard:
         self._step_task: asyncio.Future | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._saved_sigint = None
+        # Set by the watchdog before it interrupts; a step that has ended ignores a late one.
+        self._step_live = False
+        self._time_up = False
         # Signal handlers can only be set from the main thread (not in a kernel subshell).
         self.active = threading.current_thread() is threading.main_thread()
-        self.can_time_out = self.active and hasattr(signal, "setitimer")
+        self.can_time_out = self.active and hasattr(signal, "pthread_kill")
 
     def __enter__(self) -> Guard:
         self._loop = asyncio.get_running_loop()
@@ -86,6 +95,11 @@ class Guard:
             signal.signal(signal.SIGINT, self._saved_sigint)
 
     def _on_sigint(self, signum, frame) -> None:
+        if self._time_up:
+            self._time_up = False
+            if self._step_live:
+                self._on_time_up(frame)
+            return  # the step ended as its time came: nothing to stop
         self.interrupted = True
         if _in_user_code(frame, self._run_code):
             raise KeyboardInterrupt
@@ -93,27 +107,48 @@ class Guard:
         assert self._loop is not None and self._run_task is not None
         self._loop.call_soon_threadsafe(self._run_task.cancel)
 
-    def _on_alarm(self, signum, frame) -> None:
+    def _on_time_up(self, frame) -> None:
         self.timed_out = True
         if _in_user_code(frame, self._run_code):
             raise StepTimeout("the step ran past its timeout and was interrupted")
         if self._step_task is not None and self._loop is not None:
             self._loop.call_soon_threadsafe(self._step_task.cancel)
 
+    def _watch(self, timeout: float, done: threading.Event, main: int) -> None:
+        """The watchdog: when the step's time is up, interrupt it; again every second after, in
+        case its code catches one."""
+        wait = timeout
+        while not done.wait(wait) and self._step_live:
+            self._time_up = True
+            if signal.getsignal(signal.SIGINT) == self._on_sigint:
+                signal.pthread_kill(main, signal.SIGINT)
+            else:
+                # The step put its own SIGINT handler in place: call that one as Python would, never
+                # a real signal that a default action could turn into the kernel's death.
+                _thread.interrupt_main(signal.SIGINT)
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(lambda: None)  # wake an idle loop to run the handler
+            wait = 1.0
+
     @contextmanager
     def step(self, task: asyncio.Future, timeout: float | None) -> Iterator[None]:
         """Arm the timeout for one step running as ``task``."""
         self.timed_out = False
         self._step_task = task
+        self._time_up = False
         armed = bool(timeout) and self.can_time_out
+        done = threading.Event()
+        watchdog = None
         if armed:
-            saved = signal.signal(signal.SIGALRM, self._on_alarm)
-            # Repeat every second after the first expiry, in case the step's code catches one.
-            signal.setitimer(signal.ITIMER_REAL, float(timeout), 1.0)
+            self._step_live = True
+            watchdog = threading.Thread(target=self._watch, args=(float(timeout), done, threading.get_ident()),
+                                        name="codeact-step-timeout", daemon=True)
+            watchdog.start()
         try:
             yield
         finally:
-            if armed:
-                signal.setitimer(signal.ITIMER_REAL, 0)
-                signal.signal(signal.SIGALRM, saved)
+            self._step_live = False
+            if watchdog is not None:
+                done.set()
+                watchdog.join()
             self._step_task = None

@@ -126,8 +126,18 @@ def test_interrupt_while_the_model_streams(kernel, model):
 @pytest.mark.parametrize("body", ["import time\nprint('begin', flush=True)\ntime.sleep(60)",
                                   "import asyncio\nprint('begin', flush=True)\nawait asyncio.sleep(60)",
                                   "print('begin', flush=True)\nwhile True:\n    try:\n        pass\n"
-                                  "    except BaseException:\n        pass"],
-                         ids=["sleep", "async-sleep", "swallows-interrupts"])
+                                  "    except BaseException:\n        pass",
+                                  # Code that uses SIGALRM itself: the timer must not depend on it,
+                                  # and must never kill the kernel through it.
+                                  "import signal, time\nsignal.alarm(0)\nprint('begin', flush=True)\n"
+                                  "time.sleep(60)",
+                                  "import signal, time\nsignal.signal(signal.SIGALRM, lambda *a: None)\n"
+                                  "print('begin', flush=True)\ntime.sleep(60)",
+                                  "import signal, time\nsignal.signal(signal.SIGALRM, signal.SIG_DFL)\n"
+                                  "signal.setitimer(signal.ITIMER_REAL, 0)\nprint('begin', flush=True)\n"
+                                  "time.sleep(60)"],
+                         ids=["sleep", "async-sleep", "swallows-interrupts", "alarm-0", "own-alarm-handler",
+                              "alarm-default"])
 def test_step_timeout_is_told_to_the_model(kernel, model, body):
     model.reset(code(body), "It took too long, so I stopped.")
     started = time.monotonic()
@@ -204,3 +214,19 @@ def test_a_long_reply_streams_in_bytes_about_its_size(kernel, model):
     sent = sum(len(_json.dumps(m["content"])) for m in msgs
                if m["msg_type"] in ("display_data", "update_display_data", "comm_msg", "stream"))
     assert sent < 6 * len(words), f"{sent:,} bytes for a reply of {len(words):,}"
+
+
+def test_a_run_inside_a_step_is_refused_and_leaves_the_outer_run_whole(kernel, model):
+    from conftest import MODEL
+
+    model.reset(code(f"import codeact_magic, time\ninner = await codeact_magic.arun('inner', model={MODEL!r}, "
+                     f"api_base={model.url!r}, display=False)\nprint('inner:', inner.status)\n"
+                     "time.sleep(30)"), "Done.")
+    started = time.monotonic()
+    codeact(kernel, model, "outer", "--timeout 2")
+    assert time.monotonic() - started < 15  # the outer step's timeout still holds
+    info = run_info(kernel)
+    assert info["timed_out"] == [True] and "inner: error" in info["outputs"][0]
+    assert kernel.value("codeact_magic.last_run().request") == "outer"
+    assert kernel.value("'one at a time' in inner.note") is True
+    assert len(model.requests) == 2  # the inner run never asked the model
