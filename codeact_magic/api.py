@@ -59,6 +59,19 @@ async def _local_model(config: CodeAct, progress: Callable[[str], None]) -> tupl
     return backend, CONTEXT_TOKENS
 
 
+def _request_too_long(request: str, config: CodeAct, context_chars: int | None) -> str | None:
+    """Why ``request`` is not sent, if it is too long: every model call carries it whole."""
+    limit = config.max_request_chars
+    if context_chars:
+        limit = min(limit, context_chars // 2)
+    if len(request) <= limit:
+        return None
+    return (f"The request is {len(request):,} characters (about {len(request) // 4:,} tokens), more than "
+            f"{limit:,} (CodeAct.max_request_chars, or half this model's window): every model call would "
+            "carry it whole. Put the long text in a file or a variable and name it in the request; "
+            "the model reads it with code.")
+
+
 def _local_server_key() -> tuple[str, ...]:
     """The embedded model's server key, which a step could read from its state file, whatever
     model the run uses."""
@@ -163,6 +176,12 @@ async def arun(
     )
     executor = Executor(shell, final_answer=chosen_tactics.final_answer)
     run = Run(request=request, model=name)
+    if (too_long := _request_too_long(request, config, limits.context_chars)) is not None:
+        run.status, run.note = "error", too_long
+        _last = run
+        for sink in sinks + ([renderer] if renderer is not None else []):
+            sink(RunFinished(run))
+        return run
     if Executor.busy(shell):
         # What a run holds is process-wide (stdout, the interrupt, the step timer): one at a time.
         # The run going on stays last_run(); this one is refused before it shows anything else.

@@ -48,6 +48,10 @@ class CodeAct(Configurable):
         except ValueError as exc:
             raise TraitError(f"CodeAct.step_timeout: {exc}, or 0 for no limit") from None
 
+    max_request_chars = Integer(
+        100_000, min=100, help="Longest request sent (each model call carries it whole); longer text "
+        "goes in a file or a variable the request names."
+    ).tag(config=True)
     max_output_chars = Integer(
         4000, min=200, help="Most characters of a step's output the model is shown (head and tail)."
     ).tag(config=True)

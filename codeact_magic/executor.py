@@ -6,6 +6,7 @@ import asyncio
 import builtins
 import getpass
 import sys
+import warnings
 import weakref
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -16,6 +17,15 @@ from .final_answer import Delivered, Slot, offered
 from .harness_frames import without_harness_frames
 from .interrupts import Guard, StepTimeout
 from .redact import namespace_secrets
+
+
+def _shell_file() -> str:
+    from IPython.core import interactiveshell
+
+    return interactiveshell.__file__
+
+
+_SHELL_FILE = _shell_file()
 
 
 class StdinNotAvailable(RuntimeError):
@@ -111,11 +121,23 @@ def _unrecorded_shell_output(shell: Any, paused: Callable[[], ContextManager]) -
         with paused():
             display_hook(value)
 
+    def _showwarning(message: Any, category: Any, filename: str, *args: Any, **kwargs: Any) -> Any:
+        # IPython's own warnings (sys.exit's "To exit: use 'exit'...", with the path of its
+        # interactiveshell.py) are the shell talking to a person; the traceback says what happened.
+        if filename == _SHELL_FILE:
+            with paused():
+                return show_warning(message, category, filename, *args, **kwargs)
+        return show_warning(message, category, filename, *args, **kwargs)
+
+    show_warning = warnings.showwarning
     shell._showtraceback = _showtraceback
     sys.displayhook = _displayhook
+    warnings.showwarning = _showwarning
     try:
         yield
     finally:
+        if warnings.showwarning is _showwarning:
+            warnings.showwarning = show_warning
         sys.displayhook = display_hook
         if own is None:
             del shell._showtraceback  # back to the class's method

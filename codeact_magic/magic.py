@@ -120,7 +120,10 @@ async def run_magic_cell(line: str, request: str) -> None:
 
 def transform(lines: list[str]) -> list[str]:
     """IPython cleanup transformer: ``%%codeact`` cells become an ``await`` of the loop."""
-    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    # Comment lines may come first (a cell magic must be the first line in IPython; this one need
+    # not): they are the user's notes, not the request.
+    first = next((i for i, line in enumerate(lines)
+                  if line.strip() and not line.lstrip().startswith("#")), None)
     if first is None:
         return lines
     head = lines[first].lstrip()

@@ -230,3 +230,12 @@ def test_a_run_inside_a_step_is_refused_and_leaves_the_outer_run_whole(kernel, m
     assert kernel.value("codeact_magic.last_run().request") == "outer"
     assert kernel.value("'one at a time' in inner.note") is True
     assert len(model.requests) == 2  # the inner run never asked the model
+
+
+def test_sys_exit_is_told_as_what_it_is(kernel, model):
+    model.reset(code("import sys\nprint('before')\nsys.exit(3)"), "It exited.")
+    codeact(kernel, model, "exit")
+    feedback = model.requests[1]["messages"][-1]["content"]
+    assert "before" in feedback and "SystemExit: 3" in feedback, feedback
+    assert "interactiveshell.py" not in feedback and "site-packages" not in feedback, feedback
+    assert kernel.execute("1 + 1")[0]["status"] == "ok"

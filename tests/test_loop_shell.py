@@ -319,3 +319,19 @@ def test_the_ambient_openai_key_never_goes_to_another_server(ip, model, monkeypa
     result, _ = codeact(ip, model, "hi")
     assert not result.success and "NOT_SET_ANYWHERE, which is not set" in str(result.error_in_exec)
     assert model.requests == []
+
+
+def test_comment_lines_before_the_magic_are_the_users_notes(ip, model):
+    model.reset("Hello.")
+    result = ip.run_cell(f"# ask the model\n\n%%codeact {options(model)}\nsay hello", store_history=True)
+    assert result.success, result.error_in_exec
+    assert codeact_magic.last_run().request == "say hello"
+
+
+
+def test_a_request_too_long_to_send_is_refused_with_what_to_do(ip, model):
+    ip.run_line_magic("config", "CodeAct.max_request_chars = 1000")
+    model.reset("never sent")
+    result, run = codeact(ip, model, "summarise: " + "lorem ipsum " * 200)
+    assert result.success and run.status == "error" and "more than 1,000" in run.note
+    assert "in a file or a variable" in run.note and model.requests == []
