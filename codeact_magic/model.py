@@ -7,7 +7,9 @@ A model takes the conversation and yields ``TextDelta``s as the reply streams in
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -42,6 +44,41 @@ class TextDelta:
 EXPLORE_TEMPERATURE = 0.7
 # A server that asks for a longer wait than this before a retry: the run ends and says so.
 MAX_RETRY_WAIT = 60.0
+
+
+async def _not_a_stream(response: Any) -> str | None:
+    """What a 200 answer holds when it is not a stream of the reply (an HTML error page from a
+    proxy, a JSON error body): its kind and its own message. None for a stream."""
+    raw = getattr(getattr(response, "completion_stream", None), "response", None)
+    headers = getattr(raw, "headers", None)
+    if headers is None:
+        hidden = getattr(response, "_hidden_params", None) or {}
+        kind = (hidden.get("additional_headers") or {}).get("llm_provider-content-type", "")
+    else:
+        kind = headers.get("content-type", "")
+    # Only the shapes an error takes: a stream with an unusual content type is still read as one.
+    if not any(k in kind for k in ("text/html", "application/json", "text/plain")):
+        return None
+    body = ""
+    if raw is not None:
+        try:
+            body = (await raw.aread()).decode("utf-8", "replace")
+        except Exception:
+            body = ""
+    message = body
+    if "json" in kind:
+        try:
+            data = json.loads(body)
+            error = data.get("error", data) if isinstance(data, dict) else data
+            message = str(error.get("message", error) if isinstance(error, dict) else error)
+        except ValueError:
+            pass
+    elif "html" in kind:
+        message = re.sub(r"<[^>]+>", " ", re.sub(r"(?is)<(script|style).*?</\1>", " ", body))
+    message = " ".join(message.split())
+    message = message if len(message) <= 300 else message[:299] + "…"
+    kind = kind.split(";")[0].strip()
+    return f"{kind} (\"{message}\")" if message else kind
 
 
 def _retry_after(exc: BaseException) -> float | None:
@@ -212,6 +249,12 @@ class LiteLLM:
             if note:
                 yield Waiting(note)
         response = await self._open(litellm, messages, require_code, explore)
+        if (not_a_reply := await _not_a_stream(response)) is not None:
+            await response.aclose()
+            where = f" at {self.api_base}" if self.api_base else ""
+            raise ProviderError(f"The server{where} answered '{self.name}' with {not_a_reply}, not a reply. "
+                                "Check the address and that the server is up (a proxy in front of it "
+                                "may have failed).")
         text, usage, finish_reason = "", None, None
         try:
             # The whole reply has a deadline: a server that drips a chunk just within the

@@ -23,6 +23,8 @@ class Reply:
     error_message: str = "scripted error"
     error_type: str = "server_error"
     retry_after: str | None = None  # the Retry-After header of an error answer
+    # A 200 answer that is not a reply at all: (content type, body), as a proxy's error page is.
+    raw_body: tuple[str, str] | None = None
     delay: float = 0.0  # seconds before the answer starts
     chunk_size: int = 6  # characters per streamed chunk
     chunk_delay: float = 0.0
@@ -116,6 +118,15 @@ def _handler(server: ScriptedServer):
             if reply.reject_stop and body.get("stop"):
                 return self._error(400, "Unsupported parameter: 'stop' is not supported with this model.",
                                    "invalid_request_error")
+            if reply.raw_body is not None:
+                kind, raw = reply.raw_body
+                data = raw.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
             if reply.status != 200:
                 return self._error(reply.status, reply.error_message, reply.error_type,
                                    reply.retry_after)

@@ -142,3 +142,17 @@ def test_a_stream_that_stalls_is_a_timeout_not_a_lost_connection(ip, model):
     model.reset(Reply("first words, then nothing for a long while", chunk_size=12, chunk_delay=4))
     run = codeact(ip, model)
     assert run.status == "error" and "did not answer within 1 s" in run.note, run.note
+
+
+@pytest.mark.parametrize("raw, words", [
+    (("text/html", "<html><head><style>h1{}</style></head><body><h1>502 Bad Gateway</h1>nginx</body></html>"),
+     ["text/html", "502 Bad Gateway nginx"]),
+    (("application/json", '{"error": {"message": "model is still loading, try later"}}'),
+     ["application/json", "model is still loading, try later"]),
+], ids=["html-page", "json-error"])
+def test_a_200_answer_that_is_not_a_reply_says_what_the_server_said(ip, model, raw, words):
+    model.reset(Reply(raw_body=raw))
+    run = codeact(ip, model)
+    assert run.status == "error" and len(model.requests) == 1, run.note
+    for w in words:
+        assert w in run.note
