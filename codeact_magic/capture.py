@@ -75,9 +75,13 @@ class _Tee:
         # The target's own write, not one that records what the fd-watching thread forwards.
         self._write = write or target.write
         self.paused = False
+        # Threads that ran before this step (one an earlier step left printing, say): what they
+        # write reaches the user but is not this step's output.
+        self.foreign: frozenset[int] = frozenset(
+            t.ident for t in threading.enumerate() if t.ident is not None and t is not threading.current_thread())
 
     def write(self, text: str) -> int:
-        if not self.paused:
+        if not self.paused and threading.get_ident() not in self.foreign:
             self._record.append(text)
         if self._forward is not None:
             self._forward(text)

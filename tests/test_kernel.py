@@ -239,3 +239,14 @@ def test_sys_exit_is_told_as_what_it_is(kernel, model):
     assert "before" in feedback and "SystemExit: 3" in feedback, feedback
     assert "interactiveshell.py" not in feedback and "site-packages" not in feedback, feedback
     assert kernel.execute("1 + 1")[0]["status"] == "ok"
+
+
+def test_a_thread_an_earlier_step_left_printing_is_not_the_next_steps_output(kernel, model):
+    model.reset(code("import threading, time\n"
+                     "threading.Thread(target=lambda: (time.sleep(0.5), print('late line', flush=True)),"
+                     " daemon=True).start()\nprint('started')"),
+                code("import time\ntime.sleep(1.5)\nprint('mine')"), "Done.")
+    codeact(kernel, model, "threads")
+    info = run_info(kernel)
+    assert info["outputs"][0] == "started"
+    assert "mine" in info["outputs"][1] and "late line" not in info["outputs"][1], info["outputs"]
