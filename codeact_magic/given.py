@@ -65,7 +65,7 @@ def without(code: str, names: list[str]) -> str | None:
             continue
         drop.update(range(first, (node.end_lineno or node.lineno) + 1))
     lines = [line for i, line in enumerate(code.splitlines(), 1) if i not in drop]
-    kept = "\n".join(lines).strip("\n")
+    kept = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")  # one blank line where they were
     return kept + "\n" if kept.strip() and any(not l.lstrip().startswith("#") for l in lines if l.strip()) else None
 
 

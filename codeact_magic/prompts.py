@@ -110,6 +110,12 @@ REVIEW_CODE_TEMPLATE = (
     "If {answer} is exactly what the request asks for, in the form it asks (names, rounding, units), "
     "send the same final_answer call again. If not, call final_answer with the corrected answer."
 )
+# final_answer() was handed nothing (None, an empty value): that answers no request.
+REVIEW_NOTHING_TEMPLATE = (
+    "{answer} is no answer: your code has not found the result yet. Print the values it computed to "
+    "see where the result is, then call final_answer with it. If the request has no answer, say so "
+    "in words."
+)
 REVIEW_WORDS_TEMPLATE = (
     "Give the final answer now, exactly in the form the request asks for (names, rounding, units), "
     "with the values your code printed."
@@ -158,6 +164,10 @@ CUT_UNCLOSED_TEMPLATE = (
 )
 
 
+# What final_answer() receives when the code found nothing.
+_NOTHING = {"", "None", "nan", "NaN", "[]", "{}", "()", "''", '""'}
+
+
 @dataclass(frozen=True)
 class Prompts:
     """Everything the loop says to a model, beyond the user's own words."""
@@ -174,6 +184,7 @@ class Prompts:
     check: str = CHECK_TEMPLATE
     review_code: str = REVIEW_CODE_TEMPLATE
     review_words: str = REVIEW_WORDS_TEMPLATE
+    review_nothing: str = REVIEW_NOTHING_TEMPLATE
     repeated_code: str = REPEATED_CODE_TEMPLATE
     same_error: str = SAME_ERROR_TEMPLATE
     cut_length: str = CUT_LENGTH_TEMPLATE
@@ -213,7 +224,10 @@ class Prompts:
         """What the model is sent when it is about to answer (tactics restate and check);
         ``from_code``: the answer was handed to final_answer() (not given in words)."""
         text = (self.restate if restate else "") + (self.check if check else "")
-        text += self.review_code if from_code else self.review_words
+        if from_code and answer.strip() in _NOTHING:
+            text += self.review_nothing
+        else:
+            text += self.review_code if from_code else self.review_words
         return text.replace("{request}", request.strip()).replace("{answer}", answer.strip())
 
     def nudge_for(self, request: str, given: bool = False) -> str:

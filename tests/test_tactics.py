@@ -106,6 +106,16 @@ def test_the_request_is_restated_before_a_final_answer_from_code(ip, model):
     assert "send the same final_answer call again" in review
 
 
+def test_an_answer_of_nothing_is_sent_back_to_find_the_result(ip, model):
+    model.reset(code("found = None\nfinal_answer(found)"), code("print([3, 5])"),
+                code("final_answer(5)"))
+    run = codeact(ip, model, "Which one is five?", "none,+final_answer,+restate")
+    assert run.answer == "5" and run.answer_step == 3
+    review = sent(model, 1)[-1]["content"]
+    assert "None is no answer: your code has not found the result yet." in review
+    assert "send the same final_answer call again" not in review
+
+
 def test_an_answer_without_steps_is_not_reviewed(ip, model):
     model.reset("Hello!")
     run = codeact(ip, model, "hi", "none,+restate,+check")
