@@ -1,0 +1,1 @@
+"""The `codeact` command: headless runs on notebooks."""

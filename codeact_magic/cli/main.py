@@ -1,0 +1,51 @@
+"""The ``codeact`` command (also ``python -m codeact_magic``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .notebook_run import CANNOT_START, RunOptions, run_notebook
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="codeact", description=(
+        "Let a model work in a Jupyter kernel from the command line. The model and its key come "
+        "from the kernel's environment and IPython configuration, as in a notebook "
+        "(CODEACT_MODEL, CodeAct.api_key_env, ...); no key is ever passed on a command line."))
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run a request on a notebook and write the transcript into it",
+                              description=(
+        "Start a kernel for NOTEBOOK, run its code cells, append a %%codeact cell with REQUEST, run "
+        "it, and write the notebook with the steps as code cells and the answer as a Markdown cell. "
+        "Exit status: 0 answered, 1 not answered, 2 could not start, 3 a notebook cell failed, "
+        "4 the kernel died."))
+    run.add_argument("notebook", type=Path)
+    run.add_argument("request", help="the request, in plain words")
+    run.add_argument("--model", "-m", help="litellm model id, or 'local' for the embedded model")
+    run.add_argument("--api-base", help="base URL of an OpenAI-compatible server")
+    run.add_argument("--max-steps", type=int, help="code steps the run may take")
+    run.add_argument("--timeout", type=float, help="seconds a step may run")
+    run.add_argument("--output", "-o", type=Path, help="where to write the notebook (default: in place)")
+    run.add_argument("--no-execute-first", dest="execute_first", action="store_false",
+                     help="do not run the notebook's cells before the request")
+    run.add_argument("--allow-errors", action="store_true",
+                     help="go on when one of the notebook's cells fails")
+    run.add_argument("--kernel", dest="kernel_name", help="kernel name (default: the notebook's)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "run":
+        if not args.request.strip():
+            print("codeact run: the request is empty", file=sys.stderr)
+            return CANNOT_START
+        options = RunOptions(**{k: v for k, v in vars(args).items() if k != "command"})
+        return run_notebook(options)
+    return CANNOT_START
+
+
+if __name__ == "__main__":
+    sys.exit(main())
