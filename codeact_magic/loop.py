@@ -26,7 +26,7 @@ from .provider_error import ProviderError
 from .redact import redact, secret_values
 from .reply import Answer, Code, Cut, Empty, Foreign, read_reply
 from .run import Run, Step
-from .stall import repeats_last_code, same_error_streak
+from .stall import repeated_step, repeats_last_code, same_error_streak
 from .tactics import DEFAULT, Tactics, may_be_a_guess
 from .window import fit
 
@@ -227,12 +227,16 @@ async def codeact_loop(
                                          "a final answer; the last proposed code was not run. Raise "
                                          "--max-steps to let it go on.")
 
-                    case Code() as proposed if repeats_last_code(proposed.code, run.steps):
+                    case Code() as proposed if (earlier := repeated_step(proposed.code, run.steps)) and (
+                            (tactics.stall_warning and not said.warned_repeat) or earlier == len(run.steps)):
+                        # The code of an earlier step again (A, A or A, B, A): told once; the code of
+                        # the previous step after that ends the run.
                         if tactics.stall_warning and not said.warned_repeat:
                             said.warned_repeat = True
                             said.explore = tactics.resample
                             chat.say("assistant", proposed.parsed.text)
-                            message = prompts.stalled(repeated=True, feedback=run.steps[-1].output)
+                            message = prompts.stalled(repeated=True, feedback=run.steps[earlier - 1].output,
+                                                      step=None if earlier == len(run.steps) else earlier)
                             chat.say("user", message)
                             yield FollowUp("stall", message)
                         else:

@@ -123,7 +123,7 @@ REVIEW_WORDS_TEMPLATE = (
 
 # Stalls (tactic: stall_warning): told once, before the run gives up.
 REPEATED_CODE_TEMPLATE = (
-    "You sent the same code as in your previous step; it would do the same again:\n{execution_feedback}\n"
+    "You sent the same code as in your {which}; it would do the same again:\n{execution_feedback}\n"
     "Take another approach, or answer from what the outputs already show."
 )
 SAME_ERROR_TEMPLATE = (
@@ -237,9 +237,12 @@ class Prompts:
         with_what = " with what you were given" if given else ""
         return self.nudge.replace("{request}", request.strip()).replace("{with_what}", with_what)
 
-    def stalled(self, *, repeated: bool, feedback: str, error: str = "") -> str:
+    def stalled(self, *, repeated: bool, feedback: str, error: str = "", step: int | None = None) -> str:
+        """``step``: the earlier step the code repeats, when it is not the previous one."""
         template = self.repeated_code if repeated else self.same_error
-        return template.replace("{execution_feedback}", feedback).replace("{error}", error)
+        which = f"step {step}" if step else "previous step"
+        return (template.replace("{execution_feedback}", feedback).replace("{error}", error)
+                .replace("{which}", which))
 
     def redefines(self, names: list[str], without: str | None = None) -> str:
         """The model's code defined ``names`` again; ``without``: that code without them."""

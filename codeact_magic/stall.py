@@ -14,6 +14,16 @@ def repeats_last_code(code: str, steps: list[Step]) -> bool:
     return bool(steps) and _normal(code) == _normal(steps[-1].code)
 
 
+def repeated_step(code: str, steps: list[Step]) -> int | None:
+    """The number (from 1) of the latest step that ran exactly this code, if any: a model that
+    goes A, B, A, B repeats itself as surely as one that goes A, A."""
+    wanted = _normal(code)
+    for number in range(len(steps), 0, -1):
+        if _normal(steps[number - 1].code) == wanted:
+            return number
+    return None
+
+
 def same_error_streak(steps: list[Step], times: int = 3) -> bool:
     """The last ``times`` steps all failed with the same exception and message."""
     if len(steps) < times:

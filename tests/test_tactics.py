@@ -172,6 +172,15 @@ def test_the_same_code_again_is_told_once_then_stops(ip, model):
     assert run.status == "stopped" and "same code" in run.note
 
 
+def test_code_that_repeats_an_earlier_step_is_told_once(ip, model):
+    # A, B, A: going round in a circle of two is a stall too.
+    model.reset(code("print('a')"), code("print('b')"), code("print('a')"), code("print('c')"), "Done.")
+    run = codeact(ip, model, "circle", "none,+stall_warning")
+    assert run.status == "answered" and [s.output for s in run.steps] == ["a", "b", "c"]
+    warning = sent(model, 3)[-1]["content"]
+    assert warning.startswith("You sent the same code as in your step 1; it would do the same again:\na")
+
+
 def test_after_the_same_code_twice_a_greedy_model_samples_its_next_reply(ip, model):
     # At temperature 0 the model answers the warning as it answered before: resample samples it.
     ip.run_line_magic("config", "CodeAct.temperature = 0.0")
