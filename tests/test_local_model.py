@@ -156,7 +156,9 @@ def test_codeact_run_on_the_example_notebook_with_the_embedded_model(tmp_path):
     out = tmp_path / "answered.ipynb"
     env = {k: v for k, v in defaults_env().items() if k != "PYTEST_CURRENT_TEST"}
     done = subprocess.run([sys.executable, "-m", "codeact_magic", "run", str(EXAMPLE),
-                           "What is the total of all the amounts in `sales`?",
+                           # The notebook's own question, which the model answers in it (the test
+                           # above): the same answer must come out of the headless run.
+                           "Which city in `sales` has the largest total, and what is that total?",
                            "--output", str(out)], capture_output=True, text=True, env=env, timeout=840)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     nb = nbformat.read(out, as_version=4)
@@ -165,4 +167,4 @@ def test_codeact_run_on_the_example_notebook_with_the_embedded_model(tmp_path):
     steps = [c for c in added if c.get("metadata", {}).get("codeact", {}).get("step") not in (None, "answer")]
     [answer] = [c for c in added if c.cell_type == "markdown"]
     assert steps and all(isinstance(s.execution_count, int) for s in steps)
-    assert "647" in answer.source.replace(",", ""), answer.source  # 120 + 95 + 143 + 80 + 110 + 99
+    assert "Oslo" in answer.source and "263" in answer.source, answer.source
