@@ -91,3 +91,70 @@ def test_a_kernel_that_dies_mid_run_leaves_the_notebook_as_it_was(tmp_path, mode
     assert done.returncode == 4 and "the kernel died" in done.stdout
     assert source.read_bytes() == original
     assert not [p for p in tmp_path.iterdir() if p.name != "dies.ipynb"]  # no temporary file left
+
+
+def test_runs_export_as_fine_tuning_records_in_each_format(tmp_path, model, monkeypatch):
+    import json
+
+    source = tmp_path / "nb.ipynb"
+    notebook(source, "prices = [3, 4]")
+    model.reset(code("print(sum(prices))", "I add them."), "The total is 7.")
+    assert codeact(model, str(source), "total of prices").returncode == 0
+    model.reset("Hi!")
+    assert codeact(model, str(source), "hello", "--no-execute-first").returncode == 0
+    last = nbformat.read(source, as_version=4).cells[-1]
+    assert last.metadata.codeact["conversation"][-1] == {"role": "assistant", "content": "Hi!"}
+
+    def export(fmt, *extra):
+        out = tmp_path / f"{fmt}.jsonl"
+        done = subprocess.run([sys.executable, "-m", "codeact_magic", "export", str(source), "--format", fmt,
+                               "-o", str(out), *extra], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return [json.loads(line) for line in out.read_text().splitlines()]
+
+    from codeact_magic.cli.export import check_openai
+
+    first, second = export("openai")
+    for rec in (first, second):
+        check_openai(rec)  # roles, alternation, no empty content, ends on the assistant
+    roles = [m["role"] for m in first["messages"]]
+    assert roles == ["system", "user", "assistant", "user", "assistant"]
+    assert first["messages"][1]["content"].startswith("total of prices")
+    assert first["messages"][2]["content"] == code("print(sum(prices))", "I add them.")
+    assert first["messages"][3]["content"] == "Execution result:\n7"
+    assert first["messages"][4]["content"] == "The total is 7."
+    [sg, _] = export("sharegpt")
+    assert [c["from"] for c in sg["conversations"]] == ["system", "human", "gpt", "human", "gpt"]
+    assert [c["value"] for c in sg["conversations"]] == [m["content"] for m in first["messages"]]
+    [alpaca, _] = export("alpaca")
+    assert alpaca["instruction"] == first["messages"][1]["content"] and alpaca["input"] == ""
+    assert alpaca["output"].startswith("Assistant: I add them.") and alpaca["output"].endswith("The total is 7.")
+    assert "Execution result:\n7" in alpaca["output"]
+
+
+def test_export_reads_benchmark_outcomes_and_keeps_secrets_out(tmp_path, monkeypatch):
+    import json
+
+    from codeact_magic.cli.export import export
+
+    monkeypatch.setenv("SHOP_TOKEN", "tok-live-123456789")
+    rows = [{"task": "q1", "status": "answered", "score": {"solved": True}, "trajectory": [
+                {"role": "system", "content": "sys"}, {"role": "user", "content": "q1?"},
+                {"role": "assistant", "content": "print(token)  # tok-live-123456789"},
+                {"role": "user", "content": "Execution result:\nghp_" + "a" * 36},
+                {"role": "user", "content": "Before your answer is final..."},
+                {"role": "assistant", "content": "42"}]},
+            {"task": "q2", "status": "answered", "score": {"solved": False}, "trajectory": [
+                {"role": "user", "content": "q2?"}, {"role": "assistant", "content": "no"}]},
+            {"task": "q3", "status": "stopped", "score": {"solved": False}, "trajectory": [
+                {"role": "user", "content": "q3?"}, {"role": "assistant", "content": ""}]}]
+    results = tmp_path / "run.jsonl"
+    results.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    out = tmp_path / "out.jsonl"
+    assert export([results], "openai", out, only_solved=True) == (1, 2)
+    [rec] = [json.loads(line) for line in out.read_text().splitlines()]
+    text = json.dumps(rec)
+    assert "tok-live-123456789" not in text and "ghp_aaaa" not in text
+    # Two user messages in a row (feedback, then the loop's own note) become one turn.
+    assert [m["role"] for m in rec["messages"]] == ["system", "user", "assistant", "user", "assistant"]
+    assert export([results], "openai", out, only_answered=True) == (2, 1)

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .export import FORMATS, export
 from .notebook_run import CANNOT_START, RunOptions, run_notebook
 
 
@@ -33,6 +34,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--allow-errors", action="store_true",
                      help="go on when one of the notebook's cells fails")
     run.add_argument("--kernel", dest="kernel_name", help="kernel name (default: the notebook's)")
+    export = commands.add_parser("export", help="runs as fine-tuning records (JSONL)", description=(
+        "The runs kept in notebooks written by `codeact run` and in benchmark outcome files "
+        "(benchmarks/*.py --out), as fine-tuning records: the system prompt, the request, each code "
+        "action and the execution feedback as the model saw it, the final answer."))
+    export.add_argument("sources", nargs="+", type=Path, help=".ipynb notebooks or .jsonl outcome files")
+    export.add_argument("--format", "-f", required=True, choices=FORMATS)
+    export.add_argument("--output", "-o", required=True, type=Path)
+    export.add_argument("--only-answered", action="store_true", help="only runs that ended with an answer")
+    export.add_argument("--only-solved", action="store_true",
+                        help="only benchmark runs scored right (outcome files)")
     return parser
 
 
@@ -44,6 +55,15 @@ def main(argv: list[str] | None = None) -> int:
             return CANNOT_START
         options = RunOptions(**{k: v for k, v in vars(args).items() if k != "command"})
         return run_notebook(options)
+    if args.command == "export":
+        missing = [str(p) for p in args.sources if not p.exists()]
+        if missing:
+            print(f"codeact export: no such file: {', '.join(missing)}", file=sys.stderr)
+            return CANNOT_START
+        written, skipped = export(args.sources, args.format, args.output,
+                                  only_answered=args.only_answered, only_solved=args.only_solved)
+        print(f"{written} records written to {args.output}" + (f", {skipped} runs left out" if skipped else ""))
+        return 0
     return CANNOT_START
 
 

@@ -111,3 +111,8 @@ class Transcript:
         for index, cell in self._steps.items():
             if cell.metadata["codeact"]["status"] == "running":
                 cell.metadata["codeact"] = self.meta(index, "interrupted")
+        if self._last is not None and msg.get("messages"):
+            # The conversation the model had, for `codeact export`: on the run's last cell.
+            self._last.metadata["codeact"] = {**self._last.metadata["codeact"],
+                                              "run_status": msg.get("status"),
+                                              "conversation": msg["messages"]}

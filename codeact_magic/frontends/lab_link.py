@@ -130,5 +130,6 @@ class LabLink:
         elif isinstance(event, RunFinished):
             run = event.run
             self._send({"type": "final", "status": run.status, "answer": run.answer, "note": run.note,
-                        "summary": run.summary(), "usage": _usage(run.usage)})
+                        "summary": run.summary(), "usage": _usage(run.usage),
+                        "messages": run.messages})
             self.close()
