@@ -14,10 +14,11 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import Ours, Outcome, Results, Smolagents, local_endpoint, median, run_all, table  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from dev_tasks import TASKS, Task, computed, solved  # noqa: E402
 
-from dev_tasks import TASKS, Task, computed, solved  # noqa: E402  (tests/, put on the path by harness)
+from codeact_magic.bench.harness import (  # noqa: E402
+    Ours, Outcome, Results, Smolagents, local_endpoint, median, run_all, table)
 
 MAX_STEPS = 6
 # Questions a user asks that need no code: they should stay cheap (answered in words, or at worst

@@ -9,6 +9,8 @@ literal typed into the call).
 
 from __future__ import annotations
 
+from codeact_magic.bench.harness import typed_literal  # noqa: F401  (one rule, shared)
+
 import ast
 import re
 from dataclasses import dataclass
@@ -54,21 +56,6 @@ def solved(task: Task, answer: str | None) -> bool:
         return False
     normal = _normal(answer)
     return any(_normal(a) in normal for a in task.answers)
-
-
-def typed_literal(code: str) -> bool:
-    """The code hands final_answer() a literal (a value typed in, not computed)."""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return False
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "final_answer" and node.args:
-            arg = node.args[0]
-            if isinstance(arg, ast.Constant) or (
-                    isinstance(arg, ast.JoinedStr) and all(isinstance(v, ast.Constant) for v in arg.values)):
-                return True
-    return False
 
 
 def computed(task: Task, outputs: list[str], answer_code: str | None) -> bool:

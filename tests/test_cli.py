@@ -4,6 +4,7 @@ scripted model server, the written notebook read back with nbformat)."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import subprocess
 import sys
 
@@ -158,3 +159,31 @@ def test_export_reads_benchmark_outcomes_and_keeps_secrets_out(tmp_path, monkeyp
     # Two user messages in a row (feedback, then the loop's own note) become one turn.
     assert [m["role"] for m in rec["messages"]] == ["system", "user", "assistant", "user", "assistant"]
     assert export([results], "openai", out, only_answered=True) == (2, 1)
+
+
+DABENCH = Path(os.environ.get("CODEACT_DABENCH") or
+               Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "dabench-dev")
+
+
+@pytest.mark.skipif(not DABENCH.exists(), reason="the DABench dev set is not beside the checkout")
+def test_bench_writes_outcomes_export_reads_and_a_report(tmp_path, model):
+    import json
+
+    from scripted_server import Reply
+
+    model.default = lambda body: Reply("@answer[1]")
+    out = tmp_path / "bench"
+    env = {k: v for k, v in os.environ.items() if k not in ("CODEACT_MODEL", "PYTEST_CURRENT_TEST")}
+    done = subprocess.run([sys.executable, "-m", "codeact_magic", "bench", "dabench", "--data", str(DABENCH),
+                           "--limit", "3", "--model", MODEL, "--api-base", model.url, "--out", str(out)],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    rows = [json.loads(line) for line in (out / "dabench.jsonl").read_text().splitlines()]
+    assert len(rows) == 3 and all(r["harness"] == "ours" and r["trajectory"] for r in rows)
+    assert all(r["trajectory"][-1] == {"role": "assistant", "content": "@answer[1]"} for r in rows)
+    report = (out / "dabench.md").read_text()
+    assert f"3 questions, {MODEL}" in report and "| ours" in report and "DAAgent-7B 51.4 %" in report
+    exported = tmp_path / "train.jsonl"
+    done = subprocess.run([sys.executable, "-m", "codeact_magic", "export", str(out / "dabench.jsonl"),
+                           "--format", "sharegpt", "-o", str(exported)], capture_output=True, text=True)
+    assert done.returncode == 0 and len(exported.read_text().splitlines()) == 3

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 from .export import FORMATS, export
+
+BENCHMARKS = ("dabench", "m3tooleval")
 from .notebook_run import CANNOT_START, RunOptions, run_notebook
 
 
@@ -44,10 +46,38 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--only-answered", action="store_true", help="only runs that ended with an answer")
     export.add_argument("--only-solved", action="store_true",
                         help="only benchmark runs scored right (outcome files)")
+    bench = commands.add_parser("bench", help="a task-success benchmark, with the loop's defaults",
+                                description=(
+        "Run DABench (--data: its dev folder) or M3ToolEval (--code-act: a checkout of "
+        "xingyaoww/code-act) and write, into --out DIR, NAME.jsonl (each run's outcome and "
+        "conversation, resumable; `codeact export` reads it) and NAME.md (the tables, beside the "
+        "published figures). Every other option is the benchmark's own: `codeact bench NAME --help`."))
+    bench.add_argument("name", choices=BENCHMARKS)
+    bench.add_argument("--out", type=Path, default=Path("codeact-bench"), help="folder for the results")
     return parser
 
 
+def _bench(argv: list[str]) -> int:
+    """``codeact bench NAME [--out DIR] [the benchmark's own options]``."""
+    import importlib
+
+    name, rest = argv[1], argv[2:]
+    module = importlib.import_module(f"codeact_magic.bench.{name}")
+    if "-h" in rest or "--help" in rest:
+        module.main(["--help"])
+        return 0
+    own = argparse.ArgumentParser(add_help=False)
+    own.add_argument("--out", type=Path, default=Path("codeact-bench"))
+    known, rest = own.parse_known_args(rest)
+    known.out.mkdir(parents=True, exist_ok=True)
+    module.main([*rest, "--out", str(known.out / f"{name}.jsonl"), "--report", str(known.out / f"{name}.md")])
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"] and len(argv) > 1 and argv[1] in BENCHMARKS:
+        return _bench(argv)
     args = _parser().parse_args(argv)
     if args.command == "run":
         if not args.request.strip():

@@ -21,9 +21,26 @@ from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-from dev_tasks import typed_literal  # noqa: E402  (one rule for "computed", tests and benchmarks)
+# The repository's root, in a checkout (the benchmarks' data is found beside it by default).
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def typed_literal(code: str) -> bool:
+    """The code hands final_answer() a literal (a value typed in, not computed): one rule for
+    "computed by a step", in the benchmarks and the tests."""
+    import ast
+
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "final_answer" and node.args:
+            arg = node.args[0]
+            if isinstance(arg, ast.Constant) or (
+                    isinstance(arg, ast.JoinedStr) and all(isinstance(v, ast.Constant) for v in arg.values)):
+                return True
+    return False
 
 
 @dataclass
@@ -197,6 +214,34 @@ class Smolagents:
         outcome = Outcome(task, self.name, answer, status, len(ran), len(steps), tokens.input_tokens,
                           tokens.output_tokens, seconds, from_code=final, note=note, trajectory=trajectory)
         return outcome, agent
+
+
+def add_common_options(p: Any) -> None:
+    """The options every benchmark command has: the model, and where the report goes."""
+    p.add_argument("--model", default="local",
+                   help="'local' (the embedded model, default) or a litellm model id; its key from the "
+                        "environment, as in a notebook")
+    p.add_argument("--api-base", help="base URL of an OpenAI-compatible server for --model")
+    p.add_argument("--report", type=Path, help="also write the printed tables to this Markdown file")
+
+
+def endpoint(model: str, api_base: str | None) -> tuple[str, str | None, str | None]:
+    """litellm id, api base and key of the model both harnesses talk to (the embedded model's
+    server is started if needed)."""
+    if model == "local":
+        return local_endpoint()
+    return model, api_base, None
+
+
+def model_label(model: str) -> str:
+    return "embedded model (Qwen2.5-Coder-1.5B-Instruct Q4_K_M)" if model == "local" else model
+
+
+def emit(text: str, report: Path | None) -> None:
+    print(text)
+    if report is not None:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(text.lstrip("\n") + "\n")
 
 
 def local_endpoint() -> tuple[str, str, str]:
