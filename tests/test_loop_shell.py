@@ -335,3 +335,32 @@ def test_a_request_too_long_to_send_is_refused_with_what_to_do(ip, model):
     result, run = codeact(ip, model, "summarise: " + "lorem ipsum " * 200)
     assert result.success and run.status == "error" and "more than 1,000" in run.note
     assert "in a file or a variable" in run.note and model.requests == []
+
+
+def test_the_run_keeps_the_whole_conversation_when_the_prompt_is_elided(ip, model):
+    # What `codeact export` writes: the whole conversation, not the elided prompt of the last call.
+    import asyncio
+
+    from codeact_magic.executor import Executor
+    from codeact_magic.loop import Limits, codeact_loop
+    from codeact_magic.model import LiteLLM
+    from codeact_magic.prompts import Prompts
+    from codeact_magic.run import Run
+    from codeact_magic.tactics import parse
+    from codeact_magic.window import ELIDED_OUTPUT
+
+    long = "".join(str(i % 7) for i in range(1500))  # (litellm refuses a stream of one repeated chunk)
+    model.reset(code(f"print('{long}')"), code("print('second')"), "Done.")
+    run = Run(request="print things", model=MODEL)
+
+    async def go() -> None:
+        async for _ in codeact_loop(run, model=LiteLLM(MODEL, api_base=model.url, api_key="k"),
+                                    executor=Executor(ip), prompts=Prompts(),
+                                    limits=Limits(context_chars=3000), tactics=parse("none")):
+            pass
+
+    asyncio.run(go())
+    assert run.status == "answered", run.note
+    assert ELIDED_OUTPUT in str(model.requests[2]["messages"])  # the model's window was kept
+    assert f"Execution result:\n{long}" in [m["content"] for m in run.messages]
+    assert ELIDED_OUTPUT not in str(run.messages) and run.messages[-1]["content"] == "Done."
