@@ -21,8 +21,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .harness import (ROOT, Ours, Outcome, Results, Smolagents, add_common_options, emit, endpoint,
-                      median, model_label, pct, run_all, table)
+from .harness import (ROOT, Ours, Outcome, Results, Smolagents, add_common_options, emit, median,
+                      model_label, pct, run_all, runners, table)
 
 DEFAULT_DATA = ROOT.parent / "shared" / "benchmarks" / "dabench-dev"
 # Accuracy by question on the full 257-question set, read from the paper's main plot (the README).
@@ -196,19 +196,8 @@ def main(argv: list[str] | None = None) -> None:
     harnesses = args.harness.split(",")
     results = Results(args.out)
     if not args.report_only:
-        runners = {}
-        model_id, api_base, api_key = endpoint(args.model, args.api_base)
-        for h in harnesses:
-            if h == "ours":
-                ours = Ours(model=args.model, api_base=args.api_base, max_steps=args.max_steps,
-                            tactics=args.tactics)
-                runners[h] = lambda q, ours=ours: run_ours(ours, q)
-            elif h == "smolagents":
-                smol = Smolagents(model_id, api_base, api_key, max_steps=args.max_steps)
-                runners[h] = lambda q, smol=smol: run_smolagents(smol, q)
-            else:
-                p.error(f"unknown harness {h!r}")
-        run_all(questions, runners, results, lambda q: q.key, show=args.show)
+        chosen = runners(args, run_ours, run_smolagents)
+        run_all(questions, chosen, results, lambda q: q.key, show=args.show)
     emit(f"\nInfiAgent-DABench dev set: {len(questions)} questions, {model_label(args.model)}, "
          f"max {args.max_steps} steps" + (f", tactics {args.tactics}" if args.tactics else "") + "\n\n"
          + report(questions, results, harnesses), args.report)

@@ -225,6 +225,24 @@ def add_common_options(p: Any) -> None:
     p.add_argument("--report", type=Path, help="also write the printed tables to this Markdown file")
 
 
+def runners(args: Any, run_ours: Callable[[Ours, Any], Outcome],
+            run_smolagents: Callable[[Smolagents, Any], Outcome]) -> dict[str, Callable[[Any], Outcome]]:
+    """The harnesses ``--harness`` names, each as a function of one task, on one endpoint."""
+    chosen: dict[str, Callable[[Any], Outcome]] = {}
+    model_id, api_base, api_key = endpoint(args.model, args.api_base)
+    for h in args.harness.split(","):
+        if h == "ours":
+            ours = Ours(model=args.model, api_base=args.api_base, max_steps=args.max_steps,
+                        tactics=args.tactics)
+            chosen[h] = lambda task, ours=ours: run_ours(ours, task)
+        elif h == "smolagents":
+            smol = Smolagents(model_id, api_base, api_key, max_steps=args.max_steps)
+            chosen[h] = lambda task, smol=smol: run_smolagents(smol, task)
+        else:
+            raise SystemExit(f"unknown harness {h!r}: ours, smolagents, or ours,smolagents")
+    return chosen
+
+
 def endpoint(model: str, api_base: str | None) -> tuple[str, str | None, str | None]:
     """litellm id, api base and key of the model both harnesses talk to (the embedded model's
     server is started if needed)."""

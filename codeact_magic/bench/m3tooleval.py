@@ -35,8 +35,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .harness import (Ours, Outcome, Results, Smolagents, add_common_options, emit, endpoint, median,
-                      model_label, pct, run_all, table)
+from .harness import (Ours, Outcome, Results, Smolagents, add_common_options, emit, median,
+                      model_label, pct, run_all, runners, table)
 
 # Success rate on the 82 tasks, code as action, from the CodeAct paper (Wang et al., 2024, Table 3).
 PUBLISHED = [("gpt-4-1106-preview", 74.4), ("gpt-3.5-turbo-0613", 51.2),
@@ -210,19 +210,9 @@ def main(argv: list[str] | None = None) -> None:
     harnesses = args.harness.split(",")
     results = Results(args.out)
     if not args.report_only:
-        runners = {}
-        model_id, api_base, api_key = endpoint(args.model, args.api_base)
-        for h in harnesses:
-            if h == "ours":
-                ours = Ours(model=args.model, api_base=args.api_base, max_steps=args.max_steps,
-                            tactics=args.tactics)
-                runners[h] = lambda t, ours=ours: run_ours(ours, t, args.turns)
-            elif h == "smolagents":
-                smol = Smolagents(model_id, api_base, api_key, max_steps=args.max_steps)
-                runners[h] = lambda t, smol=smol: run_smolagents(smol, t, args.turns)
-            else:
-                p.error(f"unknown harness {h!r}")
-        run_all(tasks, runners, results, lambda t: t.name, show=args.show)
+        chosen = runners(args, lambda ours, task: run_ours(ours, task, args.turns),
+                         lambda smol, task: run_smolagents(smol, task, args.turns))
+        run_all(tasks, chosen, results, lambda t: t.name, show=args.show)
     emit(f"\nM3ToolEval: {len(tasks)} tasks, {model_label(args.model)}"
          + (f", tactics {args.tactics}" if args.tactics else "") + "\n\n"
          + report(tasks, results, harnesses, args.turns), args.report)
