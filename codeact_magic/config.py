@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from traitlets import Bool, Enum, Float, Integer, TraitError, Unicode, validate
+from traitlets import Bool, Enum, Float, Integer, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
 
 
@@ -24,13 +24,23 @@ class CodeAct(Configurable):
         "api_base...). Empty: the CODEACT_MODEL environment variable."
     ).tag(config=True)
     api_base = Unicode(
-        "", help="Base URL of an OpenAI-compatible server (llama.cpp, vLLM, ollama...)."
+        help="Base URL of an OpenAI-compatible server (llama.cpp, vLLM, ollama...). Default: the "
+        "CODEACT_API_BASE environment variable."
     ).tag(config=True)
     api_key_env = Unicode(
-        "", help="Name of the environment variable that holds the key for api_base (the key itself "
+        help="Name of the environment variable that holds the key for api_base (the key itself "
         "never goes in a notebook). Empty: a server at api_base gets no key, not even OPENAI_API_KEY, "
-        "which is meant for OpenAI's own."
+        "which is meant for OpenAI's own. Default: the CODEACT_API_KEY_ENV environment variable."
     ).tag(config=True)
+
+    # What a hub admin sets once for everybody, in the environment of every user's kernel.
+    @default("api_base")
+    def _api_base_from_environment(self) -> str:
+        return os.environ.get("CODEACT_API_BASE", "")
+
+    @default("api_key_env")
+    def _api_key_env_from_environment(self) -> str:
+        return os.environ.get("CODEACT_API_KEY_ENV", "")
     max_steps = Integer(10, min=1, help="Most code steps a run may take.").tag(config=True)
     step_timeout = Float(
         60.0, min=0.0, help="Seconds a step may run before it is interrupted; 0 for no limit."

@@ -31,6 +31,11 @@ def report(shell: Any) -> str:
         lines.append(f"model:        {name}  (from {choice.source})")
         if not choice.local and config.api_base:
             lines.append(f"api base:     {config.api_base}")
+        if not choice.local and config.api_key_env:
+            import os
+
+            state = "set" if os.environ.get(config.api_key_env) else "NOT set in the kernel's environment"
+            lines.append(f"key:          from ${config.api_key_env} ({state})")
     except NoModelChosen:
         lines.append("model:        none chosen (see: %%codeact with no model for the ways to pick one)")
     if not installed():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -250,3 +251,24 @@ def test_a_thread_an_earlier_step_left_printing_is_not_the_next_steps_output(ker
     info = run_info(kernel)
     assert info["outputs"][0] == "started"
     assert "mine" in info["outputs"][1] and "late line" not in info["outputs"][1], info["outputs"]
+
+
+def test_a_hub_admin_sets_the_model_endpoint_and_key_variable_in_the_environment(model):
+    from conftest import MODEL, Kernel
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+    env.update(CODEACT_MODEL=MODEL, CODEACT_API_BASE=model.url, CODEACT_API_KEY_ENV="CLASS_MODEL_KEY",
+               CLASS_MODEL_KEY="sk-class-key-not-for-students-42")
+    k = Kernel(env)
+    try:
+        content, msgs = k.execute("%load_ext codeact_magic\n%codeact status")
+        shown = texts(msgs)
+        assert "from $CLASS_MODEL_KEY (set)" in shown and model.url in shown
+        assert "sk-class-key" not in shown
+        model.reset(code("print(6 * 7)"), "It is 42.")
+        content, msgs = k.execute("%%codeact\nsix times seven")  # no option in the notebook
+        assert content["status"] == "ok" and "It is 42." in texts(msgs)
+        assert model.authorizations == ["Bearer sk-class-key-not-for-students-42"] * 2
+        assert "sk-class-key" not in str(model.requests) and "sk-class-key" not in texts(msgs)
+    finally:
+        k.shutdown()
