@@ -120,6 +120,11 @@ class CodeAct(Configurable):
                               (os.environ.get("CODEACT_MODEL"), "CODEACT_MODEL")):
             if value:
                 return ModelChoice(value, source)
+        if self.api_base:
+            # A shared endpoint is configured (a hub's): never start a per-user embedded model.
+            raise NoModelChosen(
+                f"CodeAct.api_base is set ({self.api_base}) but no model is: set CODEACT_MODEL (or "
+                "%config CodeAct.model) to the model that server serves, e.g. openai/<name>.")
         from .local.weights import installed
 
         if installed() and importlib.util.find_spec("llama_cpp") is not None:

@@ -364,3 +364,11 @@ def test_the_run_keeps_the_whole_conversation_when_the_prompt_is_elided(ip, mode
     assert ELIDED_OUTPUT in str(model.requests[2]["messages"])  # the model's window was kept
     assert f"Execution result:\n{long}" in [m["content"] for m in run.messages]
     assert ELIDED_OUTPUT not in str(run.messages) and run.messages[-1]["content"] == "Done."
+
+
+def test_a_shared_endpoint_without_a_model_never_starts_the_embedded_one(ip, monkeypatch, capsys):
+    monkeypatch.delenv("CODEACT_MODEL", raising=False)
+    ip.run_line_magic("config", "CodeAct.api_base = 'http://models.internal/v1'")
+    result = ip.run_cell("%%codeact\nhello")
+    assert not result.success
+    assert "CodeAct.api_base is set (http://models.internal/v1) but no model is" in capsys.readouterr().err
