@@ -36,9 +36,10 @@ User: Execution result:
 Assistant: There are **60** days from 2024-01-01 to 2024-03-01.
 '''
 
-# With final_answer() in the kernel: the answer is a value the code computed. The example hands
-# over a variable as it is: a small model copies an example's answer form into unrelated tasks
-# (an earlier example's f"{days} days" came back as "10 days" for a decoded message).
+# With final_answer() in the kernel: the answer is a value the code computed. The example shows
+# the answer put in the form the request asks. (An example that handed over a bare variable,
+# tried because the 1.5B model once copied "days" into an unrelated answer, cost DABench its
+# @name[value] forms: 5 of 14 questions against 9 of the same 14.)
 SYSTEM_FINAL_ANSWER_TEMPLATE = _INTRO + '''
 How to work:
 - Reply with one short sentence, then exactly one ```python code block, and stop right after the \
@@ -55,18 +56,18 @@ user gets, in exactly the form the request asks for. That ends the task.
 words without a code block.
 {python_modules}
 Example:
-User: Which weekday was 2024-03-01? Give only its name.
+User: How many days are there from 2024-01-01 to 2024-03-01? Answer in the form "<number> days".
 Assistant: I will compute it with datetime.
 ```python
 from datetime import date
-weekday = date(2024, 3, 1).strftime("%A")
-print(weekday)
+days = (date(2024, 3, 1) - date(2024, 1, 1)).days
+print(days)
 ```
 User: Execution result:
-Friday
-Assistant: The output shows the weekday; I hand it over as asked.
+60
+Assistant: The output shows 60, so I give it in the form asked.
 ```python
-final_answer(weekday)
+final_answer(f"{days} days")
 ```
 '''
 
