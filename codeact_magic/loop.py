@@ -20,7 +20,7 @@ from .executor import Execution, Executor, RunInProgress
 from .given import redefined, without
 from .kernel_context import KernelContext
 from .model import Message, Model, ModelReply, TextDelta, Waiting
-from .observation import observe, step_error
+from .observation import ANSWER_RECEIVED, observe, step_error
 from .prompts import Prompts
 from .provider_error import ProviderError
 from .redact import redact, secret_values
@@ -206,7 +206,9 @@ async def codeact_loop(
 
                     case Answer(text):
                         chat.say("assistant", text)
-                        end("answered", answer=text.strip())
+                        # Asked to confirm, a small model may answer by copying the observation's
+                        # "final_answer received: X": the answer is X.
+                        end("answered", answer=text.strip().removeprefix(ANSWER_RECEIVED).strip())
 
                     case Code() as proposed if said.pending and repeats_last_code(proposed.code, run.steps):
                         # Asked to check its final_answer(), the model sent the same call: confirmed.

@@ -16,6 +16,7 @@ from .run import StepError
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07")
 NO_OUTPUT = "(no output: the code ran and printed nothing)"
+ANSWER_RECEIVED = "final_answer received: "
 
 
 def clean(text: str) -> str:
@@ -138,7 +139,7 @@ def observe(execution: Execution, *, limit: int, secrets: list[str], timeout: fl
         # Said as an output of its own: a model told "no output" after it answered took it for a
         # step that computed nothing, and gave up a right answer.
         answer = _cut(clean(execution.answer.text), limit // 2)
-        text = (text + "\n" if text.strip() else "") + f"final_answer received: {answer}"
+        text = (text + "\n" if text.strip() else "") + f"{ANSWER_RECEIVED}{answer}"
     if not text.strip():
         text = NO_OUTPUT
     return redact(text, secrets)

@@ -106,6 +106,12 @@ def test_the_request_is_restated_before_a_final_answer_from_code(ip, model):
     assert "send the same final_answer call again" in review
 
 
+def test_a_confirmation_that_copies_the_observation_gives_the_answer_itself(ip, model):
+    model.reset(code("final_answer('@mean[5.00]')"), "final_answer received: @mean[5.00]")
+    run = codeact(ip, model, "Mean. Format: @mean[value]", "none,+final_answer,+restate")
+    assert run.status == "answered" and run.answer == "@mean[5.00]"
+
+
 def test_an_answer_of_nothing_is_sent_back_to_find_the_result(ip, model):
     model.reset(code("found = None\nfinal_answer(found)"), code("print([3, 5])"),
                 code("final_answer(5)"))
