@@ -372,3 +372,17 @@ def test_a_shared_endpoint_without_a_model_never_starts_the_embedded_one(ip, mon
     result = ip.run_cell("%%codeact\nhello")
     assert not result.success
     assert "CodeAct.api_base is set (http://models.internal/v1) but no model is" in capsys.readouterr().err
+
+
+def test_the_embedded_servers_key_is_hidden_whatever_model_runs(ip, model, monkeypatch, tmp_path):
+    # A step can read the embedded server's state file; its key never reaches another model.
+    import json
+
+    key = "local-server-key-7f3a9c2e11"
+    monkeypatch.setenv("CODEACT_CACHE_DIR", str(tmp_path))
+    (tmp_path / "server.json").write_text(json.dumps({
+        "pid": 1, "port": 1, "api_key": key, "model_path": "m", "alias": "a", "started_at": 0, "log": "l"}))
+    model.reset(code(f"import json\nprint(json.load(open({str(tmp_path / 'server.json')!r}))['api_key'])"),
+                "Read it.")
+    _, run = codeact(ip, model, "what is in the state file?")
+    assert key not in str(model.requests) and run.steps[0].output == "[REDACTED]"
