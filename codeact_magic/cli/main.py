@@ -84,7 +84,11 @@ def main(argv: list[str] | None = None) -> int:
             print("codeact run: the request is empty", file=sys.stderr)
             return CANNOT_START
         options = RunOptions(**{k: v for k, v in vars(args).items() if k != "command"})
-        return run_notebook(options)
+        try:
+            return run_notebook(options)
+        except KeyboardInterrupt:  # the second Ctrl-C: leave at once, the notebook as it was
+            print(f"\ncodeact run: left without writing; {options.notebook} is as it was.", file=sys.stderr)
+            return 130
     if args.command == "export":
         missing = [str(p) for p in args.sources if not p.exists()]
         if missing:
