@@ -36,22 +36,26 @@ def _bound_names(tree: ast.AST) -> list[str]:
     return names
 
 
-def _tree(code: str) -> ast.Module | None:
+def _tree(code: str, *, same_lines: bool = False) -> ast.Module | None:
+    """The code's syntax tree, IPython's `!ls` and `%pip` lines included; None if it does not
+    parse. ``same_lines``: only while the transformation kept one line per line, so that line
+    numbers are the code's own."""
     try:
         from IPython.core.inputtransformer2 import TransformerManager
 
-        transformed = TransformerManager().transform_cell(code)  # `!ls` and `%pip` lines too
+        transformed = TransformerManager().transform_cell(code)
         tree = ast.parse(transformed)
     except (SyntaxError, ValueError):
         return None
-    # Line numbers are the code's own only while the transformation kept one line per line.
-    return tree if len(transformed.splitlines()) == len(code.splitlines()) else None
+    if same_lines and len(transformed.splitlines()) != len(code.splitlines()):
+        return None
+    return tree
 
 
 def without(code: str, names: list[str]) -> str | None:
     """``code`` without its top-level definitions of ``names`` (functions, classes, plain
     assignments): what the model meant to run with the given ones. None if nothing would remain."""
-    tree = _tree(code)
+    tree = _tree(code, same_lines=True)
     if tree is None:
         return None
     drop: set[int] = set()
@@ -65,8 +69,9 @@ def without(code: str, names: list[str]) -> str | None:
             continue
         drop.update(range(first, (node.end_lineno or node.lineno) + 1))
     lines = [line for i, line in enumerate(code.splitlines(), 1) if i not in drop]
-    kept = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")  # one blank line where they were
-    return kept + "\n" if kept.strip() and any(not l.lstrip().startswith("#") for l in lines if l.strip()) else None
+    if all(not line.strip() or line.lstrip().startswith("#") for line in lines):
+        return None  # nothing left to run
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n") + "\n"  # one blank line where they were
 
 
 def redefined(code: str, given: tuple[str, ...] | list[str], request: str = "") -> list[str]:
@@ -74,11 +79,8 @@ def redefined(code: str, given: tuple[str, ...] | list[str], request: str = "") 
     (``fix my parse_date`` means to redefine it). Code that does not parse binds nothing here."""
     if not given:
         return []
-    try:
-        from IPython.core.inputtransformer2 import TransformerManager
-
-        tree = ast.parse(TransformerManager().transform_cell(code))  # `!ls` and `%pip` lines too
-    except (SyntaxError, ValueError):
+    tree = _tree(code)
+    if tree is None:
         return []
     named = {n for n in given if re.search(rf"\b{re.escape(n)}\b", request)}
     bound = _bound_names(tree)
