@@ -2,7 +2,8 @@
 
 A small model handed functions (a user's helpers, a benchmark's tools) often writes its own
 versions of them under the same names: the user's function is then gone from their kernel, and
-the run computes with an invention. The loop stops that code once, before it runs, and says why.
+the run computes with an invention. Handed data, it types a made-up copy of it (a few of the rows
+it was shown) over the user's variable. The loop stops that code once, before it runs, and says why.
 """
 
 from __future__ import annotations
@@ -85,3 +86,41 @@ def redefined(code: str, given: tuple[str, ...] | list[str], request: str = "") 
     named = {n for n in given if re.search(rf"\b{re.escape(n)}\b", request)}
     bound = _bound_names(tree)
     return [n for n in dict.fromkeys(bound) if n in given and n not in named]
+
+
+def _literal_data(value: ast.expr) -> bool:
+    """A value typed out as data: it holds a list, tuple, set or dict display of two or more
+    constants (``[("Oslo", 120), ...]``, ``pd.DataFrame({"city": [...]})``)."""
+    for node in ast.walk(value):
+        if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+            items = node.elts
+        elif isinstance(node, ast.Dict):
+            items = [*node.values, *(k for k in node.keys if k is not None)]
+        else:
+            continue
+        if sum(isinstance(item, ast.Constant) for item in items) >= 2:
+            return True
+    return False
+
+
+def invented(code: str, data: tuple[str, ...] | list[str]) -> list[str]:
+    """The ``data`` names (the user's variables) that ``code`` assigns, at its top level, a value
+    typed out as data that uses none of the user's variables: a copy made up in place of theirs.
+    ``sales = sales[sales.amount > 0]`` works on the given data and is not one; neither is
+    ``df = pd.read_csv("sales.csv")``. Unlike a function, naming the variable in the request does
+    not allow it: a request names the data it is about."""
+    if not data:
+        return []
+    tree = _tree(code)
+    if tree is None:
+        return []
+    found: list[str] = []
+    for node in tree.body:
+        if not isinstance(node, (ast.Assign, ast.AnnAssign)) or node.value is None:
+            continue
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        names = [t.id for t in targets if isinstance(t, ast.Name) and t.id in data]
+        used = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
+        if names and not used & set(data) and _literal_data(node.value):
+            found += [n for n in names if n not in found]
+    return found

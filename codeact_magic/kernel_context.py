@@ -285,6 +285,8 @@ class KernelContext:
     # The user's functions and classes among the variables listed: what the model must not
     # define again.
     functions: tuple[str, ...] = ()
+    # The user's other variables listed (their data): what the model must not type out again.
+    data: tuple[str, ...] = ()
 
     @property
     def gives_something(self) -> bool:
@@ -299,6 +301,12 @@ def user_functions(shell: Any) -> tuple[str, ...]:
                  if isinstance(value, kinds))
 
 
+def user_data(shell: Any) -> tuple[str, ...]:
+    """The names of the user's variables that are not functions or classes (of those listed)."""
+    functions = set(user_functions(shell))
+    return tuple(name for name, _ in user_variables(shell)[-MAX_VARIABLES:] if name not in functions)
+
+
 def kernel_context(shell: Any, request: str, rich: bool = True) -> KernelContext:
     return KernelContext(variables_part(shell, rich), files_part(request) if rich else "",
-                         user_functions(shell))
+                         user_functions(shell), user_data(shell))

@@ -17,7 +17,7 @@ from .control import AutoControl, Control
 from .events import (Event, FollowUp, ModelText, ModelWaiting, RunFinished, RunStarted, StepFinished,
                      StepStarted)
 from .executor import Execution, Executor, RunInProgress
-from .given import redefined, without
+from .given import invented, redefined, without
 from .kernel_context import KernelContext
 from .model import Message, Model, ModelReply, TextDelta, Waiting
 from .observation import ANSWER_RECEIVED, observe, step_error
@@ -217,7 +217,8 @@ async def codeact_loop(
                         end("answered", answer=said.pending[0])
 
                     case Code() as proposed if tactics.keep_given and not said.kept_given and (
-                            names := redefined(proposed.code, context.functions, run.request)):
+                            names := redefined(proposed.code, context.functions, run.request)
+                            + invented(proposed.code, context.data)):
                         said.kept_given = True
                         chat.say("assistant", proposed.parsed.text)
                         message = prompts.redefines(names, without(proposed.code, names))

@@ -144,7 +144,7 @@ EMPTY_TEMPLATE = (
 # The model's code defined again what the user gave (tactic: keep_given); it did not run.
 GIVEN_TEMPLATE = (
     "Your code defines {names} again, but the kernel already has {them} (listed with the request), "
-    "so that code did not run. Do not define {them}: write the code again, calling the given "
+    "so that code did not run. Do not define {them}: write the code again, using the given "
     "{ones} as {they} {are}."
 )
 # ...and the code without those definitions, to send back (a small model copies it well).

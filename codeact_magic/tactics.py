@@ -33,8 +33,9 @@ class Tactics:
     # small model obeys the last words it reads, and a request ending "only output the answer"
     # otherwise gets an answer from memory.
     act_first: bool = True
-    # Code that defines again a function or class the user gave (listed with the request) is not
-    # run, once: the model is told to use the given one. A request that names the function
+    # Code that defines again a function or class the user gave (listed with the request), or
+    # types out data over a variable the user gave (``sales = [("Oslo", 120), ...]``), is not run,
+    # once: the model is told to use the given one. A request that names the function
     # ("fix parse_date") may redefine it.
     keep_given: bool = True
     # When the model is about to answer, it is shown the request again and asked for the answer

@@ -365,3 +365,24 @@ def test_code_that_defines_a_given_function_again_does_not_run_once(ip, model, c
         assert len(run.steps) == 1 and ip.user_ns["price_of"]("wand") == 2.0
     finally:
         ip.user_ns.pop("price_of", None)
+
+
+def test_code_that_types_out_given_data_again_does_not_run_once(ip, model, capsys):
+    ip.run_cell("sales = [('Oslo', 120), ('Rome', 95), ('Oslo', 143)]")
+    try:
+        model.reset(code("sales = [('Oslo', 120), ('Rome', 95)]\nprint(sum(n for _, n in sales))"),
+                    code("print(sum(n for _, n in sales))"), "The total is 358.")
+        # The request names the data it is about: that does not allow a made-up copy.
+        run = codeact(ip, model, "What is the total of `sales`?", "none,+keep_given")
+        assert run.status == "answered" and [s.output for s in run.steps] == ["358"]
+        assert len(ip.user_ns["sales"]) == 3  # the user's data is still theirs
+        told = sent(model, 1)[-1]["content"]
+        assert told.startswith("Your code defines sales again, but the kernel already has it")
+        assert told.endswith("```python\nprint(sum(n for _, n in sales))\n```\nSend it as your next step "
+                             "(corrected if it needs to be).")
+        # Work on the given data is not held back.
+        model.reset(code("sales = [s for s in sales if s[0] == 'Oslo']\nprint(len(sales))"), "Two.")
+        run = codeact(ip, model, "Keep only Oslo's rows of sales.", "none,+keep_given")
+        assert len(run.steps) == 1 and len(ip.user_ns["sales"]) == 2
+    finally:
+        ip.user_ns.pop("sales", None)

@@ -385,3 +385,22 @@ def test_redefined_names_and_the_code_without_them():
     assert without(code, ["price", "rate", "Shop"]) == (
         "import math\n# my versions\nif True:\n    def helper(): pass\ntotal = price('a') * rate\nprint(total)\n")
     assert without("def price():\n    return 1\n# done", ["price"]) is None  # nothing left to run
+
+
+def test_data_typed_out_over_a_given_variable():
+    from codeact_magic.given import invented
+
+    data = ("sales", "values", "df")
+    # Made-up copies of the user's data: a list of rows, a DataFrame of typed columns.
+    assert invented("sales = [('Oslo', 120), ('Rome', 95)]\nprint(sales)", data) == ["sales"]
+    assert invented("import pandas as pd\nsales: pd.DataFrame = pd.DataFrame({'city': ['Oslo', 'Rome'],"
+                    " 'amount': [120, 95]})\nprint(sales.amount.sum())", data) == ["sales"]
+    assert invented("df = values = [1, 2, 3]", data) == ["df", "values"]
+    # Working on the given data, reading it from a file, a scalar, a name not given: not made up.
+    assert invented("sales = [s for s in sales if s[1] > 100]", data) == []
+    assert invented("df = df[df.city.isin(['Oslo', 'Rome'])]", data) == []
+    assert invented("df = pd.read_csv('sales.csv')", data) == []
+    assert invented("values = 3", data) == []
+    assert invented("totals = {'Oslo': 263, 'Rome': 205}", data) == []
+    # Inside a function it is the function's own name.
+    assert invented("def f():\n    sales = [1, 2]\n    return sales", data) == []
