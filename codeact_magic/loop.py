@@ -266,8 +266,10 @@ async def codeact_loop(
                         started = time.monotonic()
                         execution = await executor.run(code, limits.step_timeout, index)
                         step, feedback = _record(execution, code, reply, prompts, limits, secrets())
+                        step.thought = redact(proposed.parsed.before.strip(), secrets())
+                        step.seconds = time.monotonic() - started
                         run.steps.append(step)
-                        yield StepFinished(index, step, time.monotonic() - started)
+                        yield StepFinished(index, step, step.seconds)
 
                         if execution.interrupted:
                             end("stopped", INTERRUPTED)

@@ -49,10 +49,13 @@ class Step:
 
     code: str
     output: str = ""
+    # The model's words before the code: why it took this step (redacted like the output).
+    thought: str = ""
     error: StepError | None = None
     execution_count: int | None = None
     timed_out: bool = False
     usage: Usage = field(default_factory=Usage)
+    seconds: float = 0.0  # how long the code ran
 
 
 @dataclass
@@ -69,6 +72,9 @@ class Run:
     usage: Usage = field(default_factory=Usage)
     # The conversation with the model (redacted), for inspection and for a run that goes on.
     messages: list[dict] = field(default_factory=list)
+    # The user's variables the run's steps created, and those they bound to something else.
+    created: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
     # With the JupyterLab extension: ms from each step's code being ready to its cell in the page.
     ui_latency_ms: list[float] = field(default_factory=list)
 
@@ -81,3 +87,9 @@ class Run:
         tokens = f"{usage.total_tokens:,} tokens" + (" (estimated)" if usage.estimated else "")
         cost = "cost unknown" if usage.cost is None else f"${usage.cost:.4f}"
         return f"{what} after {n} step{'s' if n != 1 else ''} · {tokens} · {cost} · {self.model}"
+
+    def variables_line(self) -> str:
+        """``Variables: new total, city · changed sales`` ("" when the run left none)."""
+        parts = ([f"new {', '.join(self.created)}"] if self.created else []) + (
+            [f"changed {', '.join(self.changed)}"] if self.changed else [])
+        return f"Variables: {' · '.join(parts)}" if parts else ""
