@@ -156,3 +156,54 @@ def test_a_stop_after_the_run_ended_does_not_cancel_the_rest_of_the_cell(kernel,
     assert front.stopped  # the Stop was sent once the run had ended
     assert kernel.value("after_the_run") is True
     assert run_info(kernel)["status"] == "answered"
+
+
+def test_the_finished_run_leaves_a_record_in_place_of_the_widget(kernel, model):
+    model.reset(code("print(6 * 7)", thought="The product is one multiplication away."),
+                "The hall costs $1,250 and the food $900; the product is 42.")
+    front = WidgetFrontend(kernel)
+    iopub = front.execute(f"%%codeact {options(model)}\nsix times seven")
+    shown = [m for m in iopub if m["msg_type"] in ("display_data", "update_display_data")]
+    widget_display = next(m for m in shown if "application/vnd.jupyter.widget-view+json" in m["content"]["data"])
+    display_id = widget_display["content"]["transient"]["display_id"]
+    assert widget_display["content"]["data"]["text/plain"] == ""  # not "<RunWidget object at 0x…>"
+    # The widget's display is replaced, in place, by the record a saved notebook keeps...
+    [update] = [m for m in shown if m["msg_type"] == "update_display_data"
+                and m["content"]["transient"]["display_id"] == display_id]
+    data = update["content"]["data"]
+    assert "application/vnd.jupyter.widget-view+json" not in data
+    assert data["text/plain"].startswith("Answered after 1 step · ")
+    assert "✓ step 1 · In [" in data["text/plain"] and "The product is one multiplication away." in data["text/plain"]
+    assert 'class="codeact-record"' in data["text/html"] and "print(6 * 7)" in data["text/html"]
+    # ...and the widget is closed: nothing is left that only the live kernel could show.
+    assert any(m["msg_type"] == "comm_close" for m in iopub)
+    # The answer after it, rendered with its amounts as amounts, not as LaTeX.
+    [answer] = [m["content"]["data"] for m in shown if m["msg_type"] == "display_data"
+                and "text/markdown" in m["content"]["data"]]
+    assert answer["text/markdown"] == r"The hall costs \$1,250 and the food \$900; the product is 42."
+    assert answer["text/plain"] == "The hall costs $1,250 and the food $900; the product is 42."
+
+
+def test_a_cold_kernel_shows_the_run_starting_before_it_loads_litellm(model):
+    import os
+
+    from conftest import Kernel
+
+    fresh = Kernel({k: v for k, v in os.environ.items() if k != "CODEACT_MODEL"})
+    try:
+        assert fresh.execute("%load_ext codeact_magic\nimport sys\nassert 'litellm' not in sys.modules")[0][
+            "status"] == "ok"
+        model.reset("Hello.")
+        _, msgs = fresh.execute(f"%%codeact {options(model)}\nhi", timeout=120)
+        shown = [m for m in msgs if m["msg_type"] in ("display_data", "update_display_data")]
+        # The first thing shown says the run is starting (litellm's import takes seconds after it)...
+        first = shown[0]["content"]
+        assert first["data"]["text/plain"].startswith("⏳ starting")
+        # ...and it goes once the run shows itself.
+        display_id = first["transient"]["display_id"]
+        cleared = [m for m in shown if m["msg_type"] == "update_display_data"
+                   and m["content"]["transient"]["display_id"] == display_id]
+        assert cleared and cleared[-1]["content"]["data"] == {"text/plain": ""}
+        assert "Hello." in str([m["content"] for m in msgs])
+    finally:
+        fresh.shutdown()

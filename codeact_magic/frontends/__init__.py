@@ -16,6 +16,8 @@ from typing import Any
 from ..control import AutoControl, ConsoleControl, Control, Mode
 from ..events import Event, RunFinished
 from .inline import CompactRenderer, RichRenderer, TerminalRenderer
+from .markdown import currency_as_text
+from .record import record_bundle
 from ..run import Run
 
 
@@ -28,13 +30,29 @@ class Frontends:
 
 
 class AnswerDisplay:
-    """The final answer as rendered Markdown in the magic cell (next to the run widget)."""
+    """The final answer as rendered Markdown in the magic cell (after the run's record)."""
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, RunFinished) and event.run.answer:
             from IPython.display import display
 
-            display({"text/markdown": event.run.answer, "text/plain": event.run.answer}, raw=True)
+            display({"text/markdown": currency_as_text(event.run.answer), "text/plain": event.run.answer},
+                    raw=True)
+
+
+@dataclass
+class WidgetToRecord:
+    """When the run ends, the widget's display becomes the run's record: a widget view is saved as
+    a reference to a model only the live kernel has, the record reads the same anywhere."""
+
+    handle: Any
+    widget: Any
+    with_steps: bool
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, RunFinished):
+            self.handle.update(record_bundle(event.run, with_steps=self.with_steps), raw=True)
+            self.widget.close()
 
 
 async def choose(shell: Any, run: Run, *, mode: Mode, max_steps: int,
@@ -83,6 +101,9 @@ async def choose(shell: Any, run: Run, *, mode: Mode, max_steps: int,
         chosen.sinks.append(AnswerDisplay())
     else:
         chosen.sinks.append(renderer)
+    if rendered:
+        # Last: the widget has taken the run's end before its display is replaced.
+        chosen.sinks.append(WidgetToRecord(handle, widget, with_steps=link is None))
     if mode != "auto" and not rendered:
         chosen.refusal = (f"--mode {mode} needs the run widget to ask you, and this frontend does not "
                           "show widgets. Use --mode auto here, or JupyterLab, Notebook 7 or VS Code.")

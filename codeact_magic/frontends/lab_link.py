@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from ..events import Event, FollowUp, ModelText, ModelWaiting, RunFinished, StepFinished, StepStarted
+from .markdown import currency_as_text
 from .routing import OutputRouter
 
 TARGET = "codeact_magic"
@@ -129,7 +130,10 @@ class LabLink:
             self._send({"type": "waiting", "text": event.text})
         elif isinstance(event, RunFinished):
             run = event.run
-            self._send({"type": "final", "status": run.status, "answer": run.answer, "note": run.note,
+            self._send({"type": "final", "status": run.status, "answer": run.answer,
+                        # What the answer cell and the panel render: "$900" stays an amount.
+                        "answer_markdown": currency_as_text(run.answer) if run.answer else None,
+                        "note": run.note,
                         "summary": run.summary(), "usage": _usage(run.usage),
                         "messages": run.messages})
             self.close()

@@ -191,7 +191,13 @@ export class CodeactPanel extends Widget {
     if (msg.answer && last?.kind === 'reply' && last.text.trim() === msg.answer.trim()) {
       log.pop(); // the streamed answer is shown once more, rendered
     }
-    log.push({ kind: 'final', status: msg.status, answer: msg.answer, note: msg.note, summary: msg.summary });
+    log.push({
+      kind: 'final',
+      status: msg.status,
+      answer: msg.answer_markdown ?? msg.answer,
+      note: msg.note,
+      summary: msg.summary
+    });
     this.refresh(panel);
   }
 

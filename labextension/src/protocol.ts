@@ -57,6 +57,8 @@ export interface IFinal {
   type: 'final';
   status: 'answered' | 'max_steps' | 'stopped' | 'error';
   answer: string | null;
+  /** The answer as Markdown to render: a `$` before an amount escaped, so it is not math. */
+  answer_markdown?: string | null;
   note: string | null;
   summary: string;
   usage: IUsage;

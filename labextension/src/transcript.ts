@@ -196,7 +196,7 @@ export class Transcript {
     if (msg.answer) {
       this.insert({
         cell_type: 'markdown',
-        source: msg.answer,
+        source: msg.answer_markdown ?? msg.answer,
         metadata: { codeact: this.meta('answer', 'done', msg.usage) as any, tags: [GENERATED_TAG] }
       } as nbformat.IMarkdownCell);
     }
