@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import time
 from typing import Any, Callable
 
@@ -19,6 +20,7 @@ from .prompts import preset_for, with_overrides
 from .run import Run
 from .tactics import Tactics
 from .tactics import parse as parse_tactics
+from .variable_changes import changes, snapshot
 
 _last: Run | None = None
 # Characters per token, on the safe side for code and English, to turn a token window into a budget.
@@ -138,9 +140,11 @@ async def arun(
     sinks: list[Callable[[Event], None]] = [on_event] if on_event else []
     renderer = None
     if display:
-        from .frontends.inline import renderer_for
+        from .frontends.inline import RichRenderer, renderer_for
 
         renderer = renderer_for(shell)  # also shows the local model's progress, before the run
+        if isinstance(renderer, RichRenderer) and "litellm" not in sys.modules:
+            renderer.starting()
 
     context_tokens: int | None = None
     if isinstance(model, str) or model is None:
@@ -197,6 +201,8 @@ async def arun(
         from .frontends import choose
 
         chosen = await choose(shell, run, mode=mode, max_steps=limits.max_steps, renderer=renderer)
+        if isinstance(renderer, RichRenderer):
+            renderer.started()
         sinks += chosen.sinks
         executor.router_factory = chosen.router_factory
         control = chosen.control
@@ -207,6 +213,7 @@ async def arun(
             return run
     elif mode != "auto":
         raise ValueError(f"mode={mode!r} needs a frontend to ask the user: use display=True")
+    before = snapshot(shell)
     context = KernelContext()
     if config.show_variables:
         context = kernel_context(shell, request, rich=chosen_tactics.context == "rich")
@@ -223,6 +230,8 @@ async def arun(
         control=control,
         history=after.messages if after is not None and not new else None,
     ):
+        if isinstance(event, RunFinished):
+            run.created, run.changed = changes(before, shell)
         for sink in sinks:
             sink(event)
     return run

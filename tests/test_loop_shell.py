@@ -386,3 +386,18 @@ def test_the_embedded_servers_key_is_hidden_whatever_model_runs(ip, model, monke
                 "Read it.")
     _, run = codeact(ip, model, "what is in the state file?")
     assert key not in str(model.requests) and run.steps[0].output == "[REDACTED]"
+
+
+def test_the_run_says_which_variables_it_created_and_which_it_rebound(ip, model, capsys):
+    ip.run_cell("prices = [3, 4]\nuntouched = 1")
+    try:
+        model.reset(code("total_price = sum(prices)\nprices = sorted(prices, reverse=True)\nprint(total_price)",
+                         thought="I add them up."), "It is 7.")
+        _, run = codeact(ip, model, "add up prices")
+        assert run.created == ["total_price"] and run.changed == ["prices"]
+        assert run.steps[0].thought == "I add them up."
+        out = capsys.readouterr().out
+        assert "Variables: new total_price · changed prices" in out
+    finally:
+        for name in ("prices", "untouched", "total_price"):
+            ip.user_ns.pop(name, None)

@@ -46,6 +46,8 @@ class TerminalRenderer:
             run = event.run
             if run.note:
                 out.write(f"\n{run.note}\n")
+            if run.variables_line():
+                out.write(f"\n{run.variables_line()}\n")
             out.write(f"\n[{run.summary()}]\n")
             out.flush()
 
@@ -71,15 +73,29 @@ class RichRenderer:
         self._max_steps = 0
         self._status: Any = None
         self._waiting = False
+        self._starting = False  # the status line says the first run is starting
 
     def progress(self, text: str, done: bool = False) -> None:
         """A one-line status, updated in place (preparing the local model…)."""
+        self._starting = False
         line = text if done else f"⏳ {text}"
         bundle = {"text/html": f'<div style="{_BOX}">{html.escape(line)}</div>', "text/plain": line}
         if self._status is None:
             self._status = self._display(bundle, raw=True, display_id=True)
         else:
             self._status.update(bundle, raw=True)
+
+    def starting(self) -> None:
+        """Shown at once on the first run in a kernel, which imports litellm (seconds) before it
+        can show anything else."""
+        self.progress("starting: the first run in this kernel loads the model library…")
+        self._starting = True
+
+    def started(self) -> None:
+        """The run shows itself now: the starting line goes, unless later progress took it over."""
+        if self._starting and self._status is not None:
+            self._status.update({"text/plain": ""}, raw=True)
+        self._starting = False
 
     def _show(self, html_text: str, plain: str) -> None:
         self._display({"text/html": html_text, "text/plain": plain}, raw=True)
@@ -140,6 +156,9 @@ class RichRenderer:
             if run.note:
                 style = _ERROR if run.status == "error" else _BOX
                 self._show(f'<div style="{style}">{html.escape(run.note)}</div>', run.note)
+            if run.variables_line():
+                self._show(f'<div style="{_BOX}">{html.escape(run.variables_line())}</div>',
+                           run.variables_line())
             line = run.summary()
             self._show(f'<div style="{_BOX}">{html.escape(line)}</div>', line)
 

@@ -71,8 +71,9 @@ class RunWidget(anywidget.AnyWidget):
         # A frontend without widgets (jupyter console) shows text/plain: nothing, rather than
         # "<RunWidget object at 0x…>"; the run then renders as plain output.
         bundle = super()._repr_mimebundle_(**kwargs)
-        if isinstance(bundle, dict):
-            bundle["text/plain"] = ""
+        data = bundle[0] if isinstance(bundle, tuple) else bundle  # (data, metadata) from anywidget
+        if isinstance(data, dict):
+            data["text/plain"] = ""
         return bundle
 
     def _receive(self, content: dict) -> None:
