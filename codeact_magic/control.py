@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal, Protocol
 
 Mode = Literal["auto", "confirm", "step"]
@@ -57,8 +59,28 @@ class ConsoleControl:
         return sys.stdin is not None and sys.stdin.isatty()
 
     async def _ask(self, prompt: str) -> str:
-        # In a thread, so the event loop (and Ctrl-C) stays responsive while the user reads.
-        return (await asyncio.to_thread(input, prompt)).strip().lower()
+        # In a thread, so the event loop (and Ctrl-C) stays responsive while the user reads. On a
+        # line of its own: the streamed reply before it may end without one (after its fence).
+        return (await asyncio.to_thread(input, "\n" + prompt)).strip().lower()
+
+    @staticmethod
+    def _edit_in_editor(code: str) -> str | None:
+        """``code`` as the user left it in their editor (IPython's: ``$EDITOR``, else vi), or None
+        if no editor ran."""
+        from IPython import get_ipython
+        from IPython.core.error import TryNext
+
+        shell = get_ipython()
+        if shell is None:
+            return None
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "codeact_step.py"
+            path.write_text(code)
+            try:
+                shell.hooks.editor(str(path), 1)
+            except (TryNext, OSError):
+                return None
+            return path.read_text()
 
     async def approve(self, index: int, code: str) -> Decision:
         if self.mode != "confirm":
@@ -73,6 +95,9 @@ class ConsoleControl:
                 self.stop_requested = True
                 return Decision("stop", code)
             if answer in ("e", "edit"):
+                edited = await asyncio.to_thread(self._edit_in_editor, code)
+                if edited is not None:
+                    return Decision("run", edited if edited.endswith("\n") else edited + "\n")
                 print("Type the code to run; end with a line holding only a single '.'")
                 lines = []
                 while (line := await asyncio.to_thread(input)) != ".":

@@ -27,14 +27,34 @@ def prompt(n: int | None = None) -> str:
 FULL = {**ENV, "TERM": "xterm-256color", "PROMPT_TOOLKIT_NO_CPR": "1"}
 
 
-def test_confirm_mode_asks_on_the_console_and_runs_the_edit(model, tmp_path):
+def _confirm_run(model, editor: str):
     model.reset(code("value = 1\nprint('value is', value)"), "Done.")
     cell = f"%%codeact {options(model)} --mode confirm\\nset a value"
-    child = pexpect.spawn(str(BIN / "ipython"), [
+    return pexpect.spawn(str(BIN / "ipython"), [
         "--no-banner", "--colors=NoColor", "--quick", "-c",
         "get_ipython().run_line_magic('load_ext', 'codeact_magic'); "
         "get_ipython().run_line_magic('config', \"CodeAct.tactics = 'none'\"); "
-        f"get_ipython().run_cell('{cell}')"], env=ENV, encoding="utf-8", timeout=60)
+        f"get_ipython().run_cell('{cell}')"], env={**ENV, "EDITOR": editor}, encoding="utf-8",
+        timeout=60)
+
+
+def test_confirm_mode_asks_on_its_own_line_and_edit_opens_the_editor(model, tmp_path):
+    # An editor as IPython calls it (`$EDITOR +1 file`) that changes the code where it lies.
+    editor = tmp_path / "editor"
+    editor.write_text("#!/bin/sh\nsed -i 's/value = 1/value = 41 + 1/' \"$2\"\n")
+    editor.chmod(0o755)
+    child = _confirm_run(model, str(editor))
+    # The question starts a line of its own, not glued to the reply's closing fence.
+    child.expect(r"```\r?\nstep 1: \[r\]un, \[e\]dit, \[s\]kip or s\[t\]op\? ")
+    child.sendline("e")
+    child.expect("value is 42")
+    child.expect("Answered after 1 step")
+    child.expect(pexpect.EOF)
+    assert "value = 41 + 1" in model.requests[1]["messages"][-2]["content"]
+
+
+def test_edit_falls_back_to_typing_when_the_editor_fails(model):
+    child = _confirm_run(model, "false")
     child.expect(r"step 1: \[r\]un, \[e\]dit, \[s\]kip or s\[t\]op\? ")
     child.sendline("e")
     child.expect("end with a line holding only a single '.'")
