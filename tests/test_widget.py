@@ -207,3 +207,18 @@ def test_a_cold_kernel_shows_the_run_starting_before_it_loads_litellm(model):
         assert "Hello." in str([m["content"] for m in msgs])
     finally:
         fresh.shutdown()
+
+
+def test_the_widget_streams_whole_words_and_keeps_a_tracebacks_last_line(kernel, model):
+    long_failure = "for i in range(60):\n    print('line', i)\nraise KeyError('Sales')"
+    model.reset(Reply(code(long_failure, thought="I will look about the columns and their names first."),
+                      chunk_size=3), "The column is missing.")
+    front = WidgetFrontend(kernel)
+    front.execute(f"%%codeact {options(model)}\nlook")
+    streamed = [s["text"] for s in front.states if s.get("text")]
+    assert streamed, "nothing streamed"
+    # Every piece shown ends at a word's end: never "ab" before "about".
+    assert all(t[-1].isspace() for t in streamed[:-1]), streamed
+    steps = [s["steps"] for s in front.states if s.get("steps")]
+    [step] = steps[-1]
+    assert step["output"].rstrip().endswith("KeyError: 'Sales'") and len(step["output"]) < 500

@@ -26,6 +26,25 @@ READY_TIMEOUT = 1.0
 _SHORT = 400  # characters of a step's output shown in the widget
 
 
+def whole_words(text: str) -> str:
+    """What of a streaming reply to show: up to its last whitespace, so that a word arriving in two
+    pieces is never shown cut ("ab" then "about")."""
+    if not text or text[-1].isspace():
+        return text
+    cut = max(text.rfind(" "), text.rfind("\n"))
+    return text[:cut + 1] if cut >= 0 else ""
+
+
+def preview(output: str, limit: int = _SHORT) -> str:
+    """A step's output cut to about ``limit`` characters, keeping its last line: a traceback's last
+    line names the error."""
+    if len(output) <= limit:
+        return output
+    head, _, last = output.rstrip("\n").rpartition("\n")
+    last = last[-(limit // 2):]
+    return output[:max(0, limit - len(last))].rstrip() + "\n…\n" + last
+
+
 class RunWidget(anywidget.AnyWidget):
     _esm = _STATIC / "widget.js"
     _css = _STATIC / "widget.css"
@@ -145,7 +164,7 @@ class RunWidget(anywidget.AnyWidget):
         elif isinstance(event, ModelText):
             self._reply += event.text
             if self._throttle.due(len(self._reply)):  # bytes sent stay near linear in its length
-                self.text = self._reply
+                self.text = whole_words(self._reply)
             if self.status != "the model is writing":
                 self.status = "the model is writing"
         elif isinstance(event, StepStarted):
@@ -155,7 +174,7 @@ class RunWidget(anywidget.AnyWidget):
         elif isinstance(event, StepFinished):
             step = event.step
             status = "timeout" if step.timed_out else "error" if step.error else "done"
-            output = step.output if len(step.output) <= _SHORT else step.output[:_SHORT] + " …"
+            output = preview(step.output)
             self._set_step(event.index, code=step.code, status=status, output=output,
                            execution_count=step.execution_count,
                            error=f"{step.error.ename}: {step.error.evalue}" if step.error else "",

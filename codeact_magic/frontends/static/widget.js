@@ -32,8 +32,12 @@ function render({ model, el: root }) {
     status.textContent = `${model.get("status")} · ${model.get("model_name")}` +
       (model.get("mode") !== "auto" ? ` · ${model.get("mode")} mode` : "");
     const u = model.get("usage") || {};
-    usage.textContent = `${(u.prompt_tokens || 0) + (u.completion_tokens || 0)} tokens · ${money(u.cost)}`;
+    const tokens = (u.prompt_tokens || 0) + (u.completion_tokens || 0);
+    // Nothing until the model has answered once: no "0 tokens · $0.0000" placeholder.
+    usage.textContent = tokens ? `${tokens.toLocaleString("en-US")} tokens · ${money(u.cost)}` : "";
     stop.disabled = !model.get("running");
+    // A question waiting for the user has its own Stop beside Run, Edit and Skip: one Stop shown.
+    stop.hidden = Boolean((model.get("pending") || {}).kind);
   }
 
   function drawSteps() {
@@ -97,7 +101,7 @@ function render({ model, el: root }) {
   model.on("change:running", drawHead);
   model.on("change:steps", drawSteps);
   model.on("change:expand_steps", drawSteps);
-  model.on("change:pending", drawPending);
+  model.on("change:pending", () => { drawPending(); drawHead(); });
   model.on("change:note", drawEnd);
   model.on("change:summary", drawEnd);
   model.on("change:text", () => { text.textContent = model.get("text"); });
