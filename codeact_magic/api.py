@@ -19,6 +19,8 @@ from .model import LiteLLM, Model
 from .prompts import preset_for, with_overrides
 from .run import Run
 from .tactics import Tactics
+from .skills import SkillError, python_modules
+from .skills import parse as parse_skills
 from .tactics import parse as parse_tactics
 from .variable_changes import changes, snapshot
 
@@ -116,6 +118,7 @@ async def arun(
     display: bool = True,
     on_event: Callable[[Event], None] | None = None,
     tactics: str | Tactics | None = None,
+    skills: str | list[str] | None = None,
     after: Run | None = None,
 ) -> Run:
     """Run the CodeAct loop on ``request`` in the current kernel and return the finished ``Run``.
@@ -127,6 +130,8 @@ async def arun(
     ``mode``: ``auto`` runs every step; ``confirm`` asks before each; ``step`` pauses after each.
     ``tactics``: how the model is made to act and check (``codeact_magic.tactics``; a ``Tactics`` or
     a spec such as ``"default,-restate"``); default ``%config CodeAct.tactics``.
+    ``skills``: skill modules (``"pkg.mod,other"`` or a list) told to the model, after those of
+    ``%config CodeAct.skills``.
     ``after``: a finished run whose conversation this request goes on with (its model sees what
     was said and done; the kernel's state is whatever it is now).
     """
@@ -180,8 +185,14 @@ async def arun(
     )
     executor = Executor(shell, final_answer=chosen_tactics.final_answer)
     run = Run(request=request, model=name)
-    if (too_long := _request_too_long(request, config, limits.context_chars)) is not None:
-        run.status, run.note = "error", too_long
+    modules, refused = "", _request_too_long(request, config, limits.context_chars)
+    if refused is None:
+        try:
+            modules = python_modules(parse_skills([*config.skills, *parse_skills(skills)]))
+        except SkillError as exc:
+            refused = f"Not started: {exc}."
+    if refused is not None:
+        run.status, run.note = "error", refused
         _last = run
         for sink in sinks + ([renderer] if renderer is not None else []):
             sink(RunFinished(run))
@@ -227,6 +238,7 @@ async def arun(
         api_key=getattr(backend, "api_key", None),
         keys=_local_server_key(),
         context=context,
+        python_modules=modules,
         control=control,
         history=after.messages if after is not None and not new else None,
     ):

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from traitlets import Bool, Enum, Float, Integer, TraitError, Unicode, default, validate
+from traitlets import Bool, Enum, Float, Integer, List, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
 
 
@@ -101,6 +101,11 @@ class CodeAct(Configurable):
         "default", help="How the model is made to act and check before it answers: 'default', or "
         "'none' (the 0.1 loop), then changes such as '-restate', '+check', 'require_code=always' "
         "(codeact_magic.tactics; measured in benchmarks/)."
+    ).tag(config=True)
+    skills = List(
+        Unicode(), default_value=[], help="Skill modules (importable names): their source, or for a "
+        "long one its public functions, goes into the system prompt, and the model is asked to import "
+        "and use them (--skills adds to these)."
     ).tag(config=True)
     show_variables = Bool(
         True, help="Tell the model which variables the kernel holds (names, types, short values; "

@@ -89,18 +89,21 @@ async def codeact_loop(
     context: KernelContext = KernelContext(),
     control: Control | None = None,
     history: list[Message] | None = None,
+    python_modules: str = "",
 ) -> AsyncIterator[Event]:
     """Drive ``run`` to its end. ``run`` is filled in place; the last event carries it.
 
     ``context`` is what the kernel holds and which files the request names, told with the request.
     ``control`` approves steps, pauses between them and carries a Stop (default: run everything).
     ``history`` is a finished run's conversation that this request goes on with.
+    ``python_modules`` is what the system prompt says of the skill modules (``skills.py``).
     ``api_key`` (the one in use) and ``keys`` (others a step could read) are never shown to it.
     """
     control = control or AutoControl()
     yield RunStarted(run, limits.max_steps)
     chat = _Conversation(list(history) if history else [
-        {"role": "system", "content": prompts.system_message(final_answer=tactics.final_answer)}])
+        {"role": "system", "content": prompts.system_message(python_modules,
+                                                             final_answer=tactics.final_answer)}])
     chat.say("user", prompts.request_message(run.request, context.variables, context.files,
                                              act_first=tactics.act_first,
                                              final_answer=tactics.final_answer))

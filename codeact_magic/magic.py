@@ -34,6 +34,7 @@ class Options:
     new: bool = False
     mode: str | None = None
     tactics: str | None = None
+    skills: str | None = None
 
 
 def _positive(kind):
@@ -68,6 +69,8 @@ def _seconds(text: str) -> float:
           help="auto: run every step; confirm: approve each step; step: pause after each step")
 @argument("--tactics", help="how the model is made to act and check, e.g. 'default,-restate' "
           "(see codeact_magic.tactics)")
+@argument("--skills", help="skill modules the model is told of and imports, comma-separated "
+          "(added to %%config CodeAct.skills)")
 def codeact_cell_magic(line: str, cell: str) -> None:
     """A model answers the request written below, by running code in this kernel.
 
@@ -113,7 +116,7 @@ async def run_magic_cell(line: str, request: str) -> None:
     try:
         await arun(request.strip("\n"), model=options.model, api_base=options.api_base,
                    max_steps=options.max_steps, timeout=options.timeout, new=options.new,
-                   mode=options.mode, tactics=options.tactics)
+                   mode=options.mode, tactics=options.tactics, skills=options.skills)
     except NoModelChosen as exc:
         raise UsageError(str(exc)) from None
 

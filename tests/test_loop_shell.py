@@ -401,3 +401,34 @@ def test_the_run_says_which_variables_it_created_and_which_it_rebound(ip, model,
     finally:
         for name in ("prices", "untouched", "total_price"):
             ip.user_ns.pop(name, None)
+
+
+def test_skill_modules_are_told_to_the_model_and_importable(ip, model, capsys):
+    import sys
+    from pathlib import Path
+
+    skills = str(Path(__file__).resolve().parent.parent / "examples" / "skills")
+    sys.path.insert(0, skills)
+    try:
+        model.reset(code("from shop_prices import price_of, in_euros\nprint(in_euros(3 * price_of('wand')))"),
+                    "43.88 euros.")
+        _, run = codeact(ip, model, "three wands, in euros?", "--skills shop_prices")
+        system = model.requests[0]["messages"][0]["content"]
+        assert "Skill modules: import them" in system and "def price_of(item: str) -> float:" in system
+        assert run.steps[0].output == "43.88" and run.answer == "43.88 euros."
+        # A module that cannot be imported: a clear error, and no model call.
+        model.reset("never sent")
+        _, run = codeact(ip, model, "hi", "--skills no_such_skill_module")
+        assert run.status == "error" and model.requests == []
+        assert "the skill module 'no_such_skill_module' cannot be imported: ModuleNotFoundError" in run.note
+    finally:
+        sys.path.remove(skills)
+        sys.modules.pop("shop_prices", None)
+
+
+def test_a_long_skill_module_is_told_by_its_public_functions():
+    from codeact_magic import skills
+
+    text = skills.python_modules(["json"])  # the standard library's json: longer than the budget
+    assert "# module json (its public functions and classes)" in text
+    assert "def dumps(obj, *, skipkeys=False" in text and "def _" not in text
