@@ -115,6 +115,8 @@ async def codeact_loop(
         return secret_values(extra=[api_key, *keys, *executor.secrets()])
 
     def end(status: str, note: str | None = None, answer: str | None = None) -> None:
+        if answer is not None:
+            answer = prompts.without_echo(answer)
         run.status, run.note, run.answer = status, note, answer  # type: ignore[assignment]
 
     try:

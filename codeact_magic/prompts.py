@@ -220,6 +220,15 @@ class Prompts:
         template = self.execution_error if failed else self.execution_output
         return template.replace("{execution_feedback}", text)
 
+    def without_echo(self, answer: str) -> str:
+        """``answer`` cut where it starts copying what the loop said before an answer (a small
+        model handed "0.176" plus the restated request to final_answer())."""
+        for template in (self.restate, self.check):
+            opening = template.split("{", 1)[0].strip()
+            if opening and (at := answer.find(opening)) > 0:
+                answer = answer[:at].rstrip()
+        return answer
+
     def before_answer(self, answer: str, request: str, *, restate: bool, check: bool,
                       from_code: bool) -> str:
         """What the model is sent when it is about to answer (tactics restate and check);

@@ -386,3 +386,10 @@ def test_code_that_types_out_given_data_again_does_not_run_once(ip, model, capsy
         assert len(run.steps) == 1 and len(ip.user_ns["sales"]) == 2
     finally:
         ip.user_ns.pop("sales", None)
+
+
+def test_an_answer_that_copies_the_restated_request_is_cut_there(ip, model):
+    model.reset(code("x = 0.176\nprint(x)"), code("final_answer(0.176)"),
+                code('final_answer("0.176\\n\\nBefore your answer is final, read the request again:\\ncorr?")'))
+    run = codeact(ip, model, "corr?", "none,+final_answer,+restate")
+    assert run.status == "answered" and run.answer == "0.176"
