@@ -285,7 +285,8 @@ def test_the_run_widget_approves_an_edited_step(page, lab, model):
     step = page.locator(GENERATED).first
     expect(step.locator(".jp-OutputArea")).to_contain_text("42")
     assert cell_sources(page)[2] == "answer = 6 * 7\nprint(answer)"  # the edit is the transcript
-    widget.locator(".codeact-status", has_text="answered").wait_for(timeout=10_000)
+    # The run over, the widget has become the run's record.
+    page.locator(".codeact-record-summary", has_text="Answered after 1 step").wait_for(timeout=10_000)
     assert "answer = 6 * 7" in model.requests[1]["messages"][-2]["content"]
     page.screenshot(path=str(ARTIFACTS / "widget-confirm-done.png"))
 
@@ -299,10 +300,10 @@ def test_the_run_widget_stops_a_run_mid_stream(page, lab, model):
     widget.locator(".codeact-status", has_text="the model is writing").wait_for(timeout=60_000)
     started = time.monotonic()
     widget.locator(".codeact-stop").click()
-    widget.locator(".codeact-status", has_text="stopped").wait_for(timeout=15_000)
+    page.locator(".codeact-record-summary", has_text="Stopped after 0 steps").wait_for(timeout=15_000)
     assert time.monotonic() - started < 10
-    expect(widget.locator(".codeact-note")).to_contain_text("Stop button")
-    assert widget.locator(".codeact-stop").is_disabled()
+    expect(page.locator(".codeact-record-note")).to_contain_text("Stop button")
+    assert widget.count() == 0  # the widget is gone: the record is what stays
     wait_idle(page)
     page.screenshot(path=str(ARTIFACTS / "widget-stopped.png"))
 
@@ -395,3 +396,50 @@ def test_two_pages_on_one_notebook_write_one_transcript(browser, page, lab, mode
         assert other.locator(GENERATED).count() == 0
     finally:
         other_context.close()
+
+
+def test_a_saved_run_reads_the_same_reopened_and_converted(page, lab, model, tmp_path):
+    import subprocess
+    import sys
+
+    answer = ("The hall costs $1,250 and the food $900.\n\n| item | cost |\n| --- | --- |\n"
+              "| hall | $1,250 |\n| food | $900 |")
+    model.reset(code("print(1250 + 900)", thought="Adding the two amounts."), answer)
+    run_prewritten(page, lab, "saved.ipynb", [
+        "%load_ext codeact_magic",
+        f"%%codeact --model openai/scripted --api-base {model.url}\nwhat do the hall and food cost?"])
+    record = page.locator(".codeact-record")
+    record.locator(".codeact-record-summary", has_text="Answered after 1 step").wait_for(timeout=60_000)
+    expect(record).to_contain_text("Adding the two amounts.")
+    answer_cell = page.locator(".jp-Notebook .jp-MarkdownCell.jp-codeact-generated .jp-RenderedMarkdown")
+    # The amounts are text, not LaTeX between two dollar signs; the table is a table.
+    expect(answer_cell).to_contain_text("The hall costs $1,250 and the food $900.")
+    assert answer_cell.locator("mjx-container, .MathJax").count() == 0
+    assert answer_cell.locator("table td", has_text="$900").count() == 1
+    page.screenshot(path=str(ARTIFACTS / "record-live.png"))
+    page.keyboard.press("Control+s")
+    path = lab.root / "saved.ipynb"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and "codeact-record" not in path.read_text():
+        time.sleep(0.5)
+    saved = json.loads(path.read_text())
+    magic = next(c for c in saved["cells"] if "".join(c["source"]).startswith("%%codeact"))
+    shown = [o["data"] for o in magic["outputs"] if o["output_type"] == "display_data"]
+    assert not any("application/vnd.jupyter.widget-view+json" in data for data in shown)
+    assert any("codeact-record" in "".join(data.get("text/html", "")) for data in shown)
+
+    # Reopened in a fresh page (the kernel's widgets unknown to it): the record, not "model not found".
+    page.reload()
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    page.locator(".codeact-record-summary", has_text="Answered after 1 step").wait_for(timeout=30_000)
+    expect(page.locator(".jp-Notebook")).not_to_contain_text("Error displaying widget")
+    page.screenshot(path=str(ARTIFACTS / "record-reopened.png"))
+
+    # nbconvert (and so nbviewer and GitHub, which render the same outputs) show it too.
+    out = tmp_path / "saved.html"
+    done = subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", str(path),
+                           "--output", str(out)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    converted = out.read_text()
+    assert "codeact-record" in converted and "Answered after 1 step" in converted
+    assert "Adding the two amounts." in converted

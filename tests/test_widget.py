@@ -180,7 +180,8 @@ def test_the_finished_run_leaves_a_record_in_place_of_the_widget(kernel, model):
     # The answer after it, rendered with its amounts as amounts, not as LaTeX.
     [answer] = [m["content"]["data"] for m in shown if m["msg_type"] == "display_data"
                 and "text/markdown" in m["content"]["data"]]
-    assert answer["text/markdown"] == r"The hall costs \$1,250 and the food \$900; the product is 42."
+    assert answer["text/markdown"] == ("The hall costs <span>&#36;</span>1,250 and the food "
+                                       "<span>&#36;</span>900; the product is 42.")
     assert answer["text/plain"] == "The hall costs $1,250 and the food $900; the product is 42."
 
 
