@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Literal
+from uuid import uuid4
 
 RunStatus = Literal["answered", "max_steps", "stopped", "error"]
 
@@ -72,6 +73,8 @@ class Run:
     usage: Usage = field(default_factory=Usage)
     # The conversation with the model (redacted), for inspection and for a run that goes on.
     messages: list[dict] = field(default_factory=list)
+    # Names the run's cells in the notebook (metadata.codeact.run_id), for undo and export.
+    id: str = field(default_factory=lambda: uuid4().hex[:12])
     # The user's variables the run's steps created, and those they bound to something else.
     created: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)

@@ -10,7 +10,8 @@ from IPython.core.error import UsageError
 from .config import NoModelChosen
 
 USAGE = "%codeact status      which model a run would use, and the local model server's state\n" \
-        "%codeact stop-local  stop the local model server"
+        "%codeact stop-local  stop the local model server\n" \
+        "%codeact undo        remove the cells the last run inserted (alone in its cell)"
 
 
 def _age(seconds: float) -> str:
@@ -71,5 +72,7 @@ def codeact_line_magic(line: str) -> None:
         state = stop()
         print(f"stopped the local model server (pid {state.pid})" if state else
               "the local model server was not running")
+    elif command == "undo":
+        raise UsageError("%codeact undo must be alone in its cell (it waits for the notebook page)")
     else:
         raise UsageError(f"unknown command {command!r}\nusage:\n{USAGE}")

@@ -443,3 +443,42 @@ def test_a_saved_run_reads_the_same_reopened_and_converted(page, lab, model, tmp
     converted = out.read_text()
     assert "codeact-record" in converted and "Answered after 1 step" in converted
     assert "Adding the two amounts." in converted
+
+
+def test_undo_removes_the_runs_cells_and_only_them(page, lab, model):
+    model.reset(code("total = 2 + 2\nprint(total)"), "It is 4.")
+    open_notebook(page, lab, "undo.ipynb", ["%load_ext codeact_magic", "x = 1"])
+    send_from_panel(page, "add two and two")
+    page.locator(".jp-codeact-final").wait_for(timeout=60_000)
+    wait_idle(page)
+    assert page.locator(GENERATED).count() == 2  # the step and the answer
+    expect(page.locator(".jp-codeact-final")).to_contain_text("Variables: new total")
+    # From the panel: one click removes the run's cells; the user's, and the request's, stay.
+    page.locator(".jp-codeact-undo").click()
+    expect(page.locator(GENERATED)).to_have_count(0)
+    assert cell_sources(page)[:2] == ["%load_ext codeact_magic", "x = 1"]
+    assert cell_sources(page)[2].endswith("add two and two")
+    expect(page.locator(".jp-codeact-log")).to_contain_text("Undone: removed the 2 cells the run inserted.")
+
+    # From the kernel: `%codeact undo` in a cell of its own does the same, and lists the variables.
+    model.reset(code("doubled = 21 * 2\nprint(doubled)"), "It is 42.")
+    send_from_panel(page, "double x")
+    page.locator(".jp-codeact-final").nth(1).wait_for(timeout=60_000)
+    wait_idle(page)
+    assert page.locator(GENERATED).count() == 2
+    page.evaluate("""() => {
+        const panel = window.jupyterapp.shell.currentWidget;
+        const model = panel.content.model;
+        model.sharedModel.insertCell(model.cells.length, {cell_type: 'code', source: '%codeact undo'});
+        panel.content.activeCellIndex = model.cells.length - 1;
+        return window.jupyterapp.commands.execute('notebook:run-cell');
+    }""")
+    undo_cell = page.locator(".jp-Notebook .jp-CodeCell").last
+    expect(undo_cell.locator(".jp-OutputArea")).to_contain_text(
+        "Removed the 2 cells the last run inserted", timeout=30_000)
+    expect(undo_cell.locator(".jp-OutputArea")).to_contain_text("created: doubled")
+    expect(page.locator(GENERATED)).to_have_count(0)
+    sources = cell_sources(page)
+    assert sources[:2] == ["%load_ext codeact_magic", "x = 1"] and sources[-1] == "%codeact undo"
+    assert sum("%%codeact" in s for s in sources) == 2  # both requests stay
+    page.screenshot(path=str(ARTIFACTS / "undo.png"))

@@ -432,3 +432,16 @@ def test_a_long_skill_module_is_told_by_its_public_functions():
     text = skills.python_modules(["json"])  # the standard library's json: longer than the budget
     assert "# module json (its public functions and classes)" in text
     assert "def dumps(obj, *, skipkeys=False" in text and "def _" not in text
+
+
+def test_codeact_undo_without_the_extension_says_where_the_steps_are_and_lists_the_variables(ip, model, capsys):
+    model.reset(code("made_here = 5\nprint(made_here)"), "Five.")
+    codeact(ip, model, "make five")
+    capsys.readouterr()
+    assert ip.run_cell("%codeact undo").success
+    out = capsys.readouterr().out
+    assert "No cells to remove: without the JupyterLab extension" in out
+    assert "created: made_here" in out and ip.user_ns["made_here"] == 5  # kernel state stays
+    ip.user_ns.pop("made_here", None)
+    # Not alone in its cell: a clear error, not a silent no-op.
+    assert not ip.run_cell("x_undo = 1\n%codeact undo").success

@@ -8,7 +8,6 @@ what does not falls back: plain inline output, and in a terminal the console for
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,7 +74,7 @@ async def choose(shell: Any, run: Run, *, mode: Mode, max_steps: int,
     widget = RunWidget(model=run.model, mode=mode, max_steps=max_steps)
     handle = display(widget, display_id=True)
     link, rendered = await asyncio.gather(
-        LabLink.open(shell, {"run_id": uuid.uuid4().hex[:12], "request": run.request,
+        LabLink.open(shell, {"run_id": run.id, "request": run.request,
                              "model": run.model, "max_steps": max_steps}),
         widget.rendered(),
     )

@@ -135,5 +135,41 @@ class LabLink:
                         "answer_markdown": currency_as_text(run.answer) if run.answer else None,
                         "note": run.note,
                         "summary": run.summary(), "usage": _usage(run.usage),
+                        "created": run.created, "changed": run.changed,
                         "messages": run.messages})
             self.close()
+
+
+UNDO_TIMEOUT = 2.0
+
+
+async def request_removal(shell: Any, run_id: str) -> int | None:
+    """Ask the pages that show this notebook to remove the cells run ``run_id`` inserted (never a
+    user's cell). The number removed, from the first page to answer; None where no extension
+    answered (a frontend without it, a console)."""
+    kernel = getattr(shell, "kernel", None)
+    parent = (kernel.get_parent("shell") or {}) if kernel is not None else {}
+    cell_id = (parent.get("metadata") or {}).get("cellId")
+    if not cell_id:
+        return None
+    try:
+        from comm import create_comm
+    except ImportError:
+        return None
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future = loop.create_future()
+
+    def on_msg(msg: dict) -> None:
+        data = msg["content"]["data"]
+        if data.get("type") == "undone":
+            loop.call_soon_threadsafe(lambda: answer.done() or answer.set_result(int(data["removed"])))
+
+    comm = create_comm(target_name=TARGET, data={"type": "undo", "version": VERSION,
+                                                 "cell_id": cell_id, "run_id": run_id})
+    comm.on_msg(on_msg)
+    try:
+        return await asyncio.wait_for(answer, UNDO_TIMEOUT)
+    except asyncio.TimeoutError:
+        return None
+    finally:
+        comm.close()

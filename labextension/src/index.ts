@@ -14,8 +14,8 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { runIcon } from '@jupyterlab/ui-components';
 
 import { CodeactPanel } from './panel';
-import { COMM_TARGET, PROTOCOL_VERSION, type IHello, type KernelMessage } from './protocol';
-import { markGenerated, Transcript } from './transcript';
+import { COMM_TARGET, PROTOCOL_VERSION, type IHello, type IUndo, type IUndone, type KernelMessage } from './protocol';
+import { markGenerated, removeRun, Transcript } from './transcript';
 
 const PLUGIN_ID = 'codeact-magic:plugin';
 // This page, among the frontends connected to a kernel (docs/protocol.md: the handshake).
@@ -55,6 +55,16 @@ function attach(kernel: Kernel.IKernelConnection, tracker: INotebookTracker, cha
   }
   (kernel as any).__codeactAttached = true;
   kernel.registerCommTarget(COMM_TARGET, (comm: Kernel.IComm, open: JKernelMessage.ICommOpenMsg) => {
+    if ((open.content.data as any).type === 'undo') {
+      const undo = open.content.data as unknown as IUndo;
+      const owner = ownerOf(tracker, kernel, undo.cell_id);
+      if (owner && undo.version === PROTOCOL_VERSION) {
+        const removed = removeRun(owner, undo.run_id);
+        chat.undone(owner, removed);
+        comm.send({ type: 'undone', removed } as IUndone as any);
+      }
+      return;
+    }
     const hello = open.content.data as unknown as IHello;
     const panel = ownerOf(tracker, kernel, hello.cell_id);
     if (!panel || hello.version !== PROTOCOL_VERSION) {

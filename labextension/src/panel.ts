@@ -8,6 +8,7 @@ import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { Widget } from '@lumino/widgets';
 
 import type { IFinal, IHello, IStepDone, IStepStarted } from './protocol';
+import { lastRunId, removeRun } from './transcript';
 
 export interface IPanelSettings {
   model: string;
@@ -27,7 +28,14 @@ type Entry =
       runId: string;
       latencyMs?: number;
     }
-  | { kind: 'final'; status: string; answer: string | null; note: string | null; summary: string }
+  | {
+      kind: 'final';
+      status: string;
+      answer: string | null;
+      note: string | null;
+      summary: string;
+      variables: string;
+    }
   | { kind: 'note'; text: string }
   | { kind: 'error'; text: string };
 
@@ -50,6 +58,15 @@ export function keyVariable(model: string): string | null {
   return known[provider] ?? null;
 }
 
+/** "Variables: new total, city · changed sales", or "" when the run left none. */
+export function variablesLine(created: string[], changed: string[]): string {
+  const parts = [
+    ...(created.length ? [`new ${created.join(', ')}`] : []),
+    ...(changed.length ? [`changed ${changed.join(', ')}`] : [])
+  ];
+  return parts.length ? `Variables: ${parts.join(' · ')}` : '';
+}
+
 export class CodeactPanel extends Widget {
   constructor(private rendermime: IRenderMimeRegistry) {
     super();
@@ -67,6 +84,8 @@ export class CodeactPanel extends Widget {
         <textarea rows="3" placeholder="Ask for something to compute, in plain words. Enter sends, Shift+Enter for a new line."></textarea>
         <div class="jp-codeact-buttons">
           <span class="jp-codeact-hint"></span>
+          <button class="jp-codeact-undo jp-mod-styled" disabled
+            title="Remove the cells the last run inserted (your cells stay; its variables stay in the kernel)">Undo</button>
           <button class="jp-codeact-stop jp-mod-styled jp-mod-warn" disabled>Stop</button>
           <button class="jp-codeact-send jp-mod-styled jp-mod-accept">Send</button>
         </div>
@@ -79,6 +98,7 @@ export class CodeactPanel extends Widget {
     });
     this.sendButton.addEventListener('click', () => void this.send());
     this.stopButton.addEventListener('click', () => void this.stop());
+    this.undoButton.addEventListener('click', () => this.undo());
     this.update();
   }
 
@@ -95,6 +115,9 @@ export class CodeactPanel extends Widget {
   }
   private get stopButton(): HTMLButtonElement {
     return this.node.querySelector('.jp-codeact-stop')!;
+  }
+  private get undoButton(): HTMLButtonElement {
+    return this.node.querySelector('.jp-codeact-undo')!;
   }
 
   focusInput(): void {
@@ -196,7 +219,8 @@ export class CodeactPanel extends Widget {
       status: msg.status,
       answer: msg.answer_markdown ?? msg.answer,
       note: msg.note,
-      summary: msg.summary
+      summary: msg.summary,
+      variables: variablesLine(msg.created ?? [], msg.changed ?? [])
     });
     this.refresh(panel);
   }
@@ -254,6 +278,28 @@ export class CodeactPanel extends Widget {
     });
   }
 
+  /** Remove the cells of the run whose cells come last in the notebook, and say what it left. */
+  undo(): void {
+    const panel = this.notebook;
+    const runId = panel ? lastRunId(panel) : null;
+    if (!panel || !runId || this.running.get(panel)) {
+      return;
+    }
+    const log = this.log(panel);
+    const final = [...log].reverse().find(entry => entry.kind === 'final');
+    this.undone(panel, removeRun(panel, runId), final?.kind === 'final' ? final.variables : '');
+  }
+
+  /** Cells of a run were removed (from here, or by `%codeact undo` in the kernel). */
+  undone(panel: NotebookPanel, removed: number, variables = ''): void {
+    const stays = variables ? ` ${variables} (they stay in the kernel).` : '';
+    this.log(panel).push({
+      kind: 'note',
+      text: `Undone: removed the ${removed} cell${removed === 1 ? '' : 's'} the run inserted.${stays}`
+    });
+    this.refresh(panel);
+  }
+
   async stop(): Promise<void> {
     const kernel = this.notebook?.sessionContext.session?.kernel;
     if (kernel) {
@@ -301,6 +347,7 @@ export class CodeactPanel extends Widget {
     const running = this.running.get(panel) ?? false;
     this.sendButton.disabled = !kernel;
     this.stopButton.disabled = !running;
+    this.undoButton.disabled = running || lastRunId(panel) === null;
     log.replaceChildren(...this.log(panel).map(entry => this.renderEntry(panel, entry)));
     log.scrollTop = log.scrollHeight;
   }
@@ -347,6 +394,12 @@ export class CodeactPanel extends Widget {
           note.className = entry.status === 'error' ? 'jp-codeact-note jp-mod-error' : 'jp-codeact-note';
           note.textContent = entry.note;
           node.appendChild(note);
+        }
+        if (entry.variables) {
+          const variables = document.createElement('div');
+          variables.className = 'jp-codeact-summary';
+          variables.textContent = entry.variables;
+          node.appendChild(variables);
         }
         const summary = document.createElement('div');
         summary.className = 'jp-codeact-summary';

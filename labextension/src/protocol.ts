@@ -22,6 +22,19 @@ export interface IHello {
   max_steps: number;
 }
 
+/** `%codeact undo`: remove the cells run `run_id` inserted; answered with IUndone. */
+export interface IUndo {
+  type: 'undo';
+  version: number;
+  run_id: string;
+  cell_id: string | null;
+}
+
+export interface IUndone {
+  type: 'undone';
+  removed: number;
+}
+
 export interface IToken {
   type: 'token';
   turn: number;
@@ -62,6 +75,9 @@ export interface IFinal {
   note: string | null;
   summary: string;
   usage: IUsage;
+  /** The user's variables the run created, and those it bound to something else. */
+  created?: string[];
+  changed?: string[];
 }
 
 /** Which frontend holds the run: the first that acknowledged the hello. The others stay out. */

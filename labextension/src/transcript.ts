@@ -35,6 +35,37 @@ export function markGenerated(panel: NotebookPanel): void {
   }
 }
 
+/**
+ * Remove the cells run `runId` inserted (never one without its `codeact` metadata: the user's
+ * cells, the %%codeact cell among them, stay). Returns how many were removed.
+ */
+export function removeRun(panel: NotebookPanel, runId: string): number {
+  const shared = panel.content.model!.sharedModel;
+  const cells = panel.content.model!.cells;
+  let removed = 0;
+  shared.transact(() => {
+    for (let i = cells.length - 1; i >= 0; i--) {
+      if (codeactMetadata(cells.get(i))?.run_id === runId) {
+        shared.deleteCell(i);
+        removed++;
+      }
+    }
+  });
+  return removed;
+}
+
+/** The run whose cells come last in the notebook: what "undo the last run" means after a reload. */
+export function lastRunId(panel: NotebookPanel): string | null {
+  const cells = panel.content.model!.cells;
+  for (let i = cells.length - 1; i >= 0; i--) {
+    const meta = codeactMetadata(cells.get(i));
+    if (meta) {
+      return meta.run_id;
+    }
+  }
+  return null;
+}
+
 export class Transcript {
   constructor(
     private panel: NotebookPanel,
