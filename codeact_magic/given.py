@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
+from typing import Any
 
 
 def _bound_names(tree: ast.AST) -> list[str]:
@@ -103,11 +104,23 @@ def _literal_data(value: ast.expr) -> bool:
     return False
 
 
-def invented(code: str, data: tuple[str, ...] | list[str]) -> list[str]:
+def _same_as_given(value: ast.expr, given: Any) -> bool:
+    """A plain literal equal to what the variable holds: typing it out again overwrites nothing."""
+    try:
+        return ast.literal_eval(value) == given
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+    except Exception:  # a user's type whose == raises (a DataFrame's ambiguous truth value)
+        return False
+
+
+def invented(code: str, data: tuple[str, ...] | list[str],
+             namespace: dict[str, Any] | None = None) -> list[str]:
     """The ``data`` names (the user's variables) that ``code`` assigns, at its top level, a value
     typed out as data that uses none of the user's variables: a copy made up in place of theirs.
     ``sales = sales[sales.amount > 0]`` works on the given data and is not one; neither is
-    ``df = pd.read_csv("sales.csv")``. Unlike a function, naming the variable in the request does
+    ``df = pd.read_csv("sales.csv")``; nor is a plain literal equal to what ``namespace`` holds
+    under that name (an exact copy). Unlike a function, naming the variable in the request does
     not allow it: a request names the data it is about."""
     if not data:
         return []
@@ -121,6 +134,8 @@ def invented(code: str, data: tuple[str, ...] | list[str]) -> list[str]:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         names = [t.id for t in targets if isinstance(t, ast.Name) and t.id in data]
         used = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
+        if names and namespace is not None:
+            names = [n for n in names if not (n in namespace and _same_as_given(node.value, namespace[n]))]
         if names and not used & set(data) and _literal_data(node.value):
             found += [n for n in names if n not in found]
     return found

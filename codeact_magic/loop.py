@@ -223,7 +223,8 @@ async def codeact_loop(
 
                     case Code() as proposed if tactics.keep_given and not said.kept_given and (
                             names := redefined(proposed.code, context.functions, run.request)
-                            + invented(proposed.code, context.data)):
+                            + invented(proposed.code, context.data,
+                                       getattr(executor.shell, "user_ns", None))):
                         said.kept_given = True
                         chat.say("assistant", proposed.parsed.text)
                         message = prompts.redefines(names, without(proposed.code, names))

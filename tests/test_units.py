@@ -404,3 +404,12 @@ def test_data_typed_out_over_a_given_variable():
     assert invented("totals = {'Oslo': 263, 'Rome': 205}", data) == []
     # Inside a function it is the function's own name.
     assert invented("def f():\n    sales = [1, 2]\n    return sales", data) == []
+
+
+def test_an_exact_copy_of_given_data_is_not_made_up():
+    from codeact_magic.given import invented
+
+    namespace = {"values": [3, 8, 15], "sales": [("Oslo", 120), ("Rome", 95)]}
+    assert invented("values = [3, 8, 15]\nprint(sum(values))", ("values",), namespace) == []
+    assert invented("values = [3, 8]", ("values",), namespace) == ["values"]  # a part of it is
+    assert invented("sales = [('Oslo', 120), ('Rome', 95)]", ("sales",), namespace) == []
