@@ -147,6 +147,11 @@ def test_a_request_from_the_panel_writes_the_transcript(page, lab, model):
     expect(panel.locator(".jp-codeact-request").first).to_contain_text("What is six times seven?")
     expect(panel.locator(".jp-codeact-final")).to_contain_text("The answer is 42.")
     expect(panel.locator(".jp-codeact-step")).to_have_count(2)
+    # The model's words before each step, rendered: code highlighted with a Copy button, no fences.
+    reply = panel.locator(".jp-codeact-reply").first
+    expect(reply.locator("pre")).to_contain_text("print('hello from step 1')")
+    expect(reply.locator(".jp-codeact-copy")).to_have_count(1)
+    assert "```" not in reply.inner_text()
     # Clicking a step in the panel brings its cell into view and makes it active.
     panel.locator(".jp-codeact-step").nth(1).click()
     page.wait_for_selector(".jp-Notebook .jp-Cell.jp-mod-active.jp-codeact-generated")

@@ -361,9 +361,22 @@ export class CodeactPanel extends Widget {
     node.className = `jp-codeact-entry jp-codeact-${entry.kind}`;
     switch (entry.kind) {
       case 'request':
-      case 'reply':
         node.textContent = entry.text;
         break;
+      case 'reply': {
+        const log = this.log(panel);
+        const streaming = entry === log[log.length - 1] && (this.running.get(panel) ?? false);
+        if (streaming) {
+          // Plain text while it streams: Markdown rendered on every piece would be wasted work.
+          node.textContent = entry.text;
+          break;
+        }
+        // A finished turn: Markdown with highlighted code, each block with a Copy button.
+        node.classList.add('jp-mod-rendered');
+        this.renderMarkdown(node, entry.text, true);
+        this.finals.set(entry, node);
+        break;
+      }
       case 'error':
       case 'note':
         node.textContent = entry.text;
@@ -384,9 +397,7 @@ export class CodeactPanel extends Widget {
       case 'final': {
         if (entry.answer) {
           const body = document.createElement('div');
-          const renderer = this.rendermime.createRenderer('text/markdown');
-          void renderer.renderModel(this.rendermime.createModel({ data: { 'text/markdown': entry.answer } }));
-          body.appendChild(renderer.node);
+          this.renderMarkdown(body, entry.answer, true);
           node.appendChild(body);
         }
         if (entry.note) {
@@ -410,6 +421,33 @@ export class CodeactPanel extends Widget {
       }
     }
     return node;
+  }
+
+  /** Markdown rendered as the notebook renders it (code highlighted); ``copy``: a Copy button on
+   * each code block. */
+  private renderMarkdown(node: HTMLElement, markdown: string, copy: boolean): void {
+    const renderer = this.rendermime.createRenderer('text/markdown');
+    node.appendChild(renderer.node);
+    void renderer.renderModel(this.rendermime.createModel({ data: { 'text/markdown': markdown } })).then(() => {
+      if (!copy) {
+        return;
+      }
+      for (const pre of Array.from(renderer.node.querySelectorAll('pre'))) {
+        const button = document.createElement('button');
+        button.className = 'jp-codeact-copy jp-mod-styled';
+        button.textContent = 'Copy';
+        button.title = 'Copy this code';
+        button.addEventListener('click', () => {
+          void navigator.clipboard?.writeText(pre.textContent ?? '');
+          button.textContent = 'Copied';
+        });
+        // On a line of its own above the block: beside it, it takes the narrow panel's width.
+        const holder = document.createElement('div');
+        holder.className = 'jp-codeact-code';
+        pre.replaceWith(holder);
+        holder.append(button, pre);
+      }
+    });
   }
 
   private async scrollToStep(panel: NotebookPanel, runId: string, index: number): Promise<void> {
