@@ -165,3 +165,56 @@ def test_codeact_run_on_the_example_notebook_with_the_embedded_model(tmp_path):
     [answer] = [c for c in added if c.cell_type == "markdown"]
     assert steps and all(isinstance(s.execution_count, int) for s in steps)
     assert "Oslo" in answer.source and "263" in answer.source, answer.source
+
+
+@pytest.mark.timeout(900)
+def test_codeact_serve_is_one_model_for_kernels_configured_from_the_environment(tmp_path):
+    """`codeact serve` as a class's shared server: kernels set up by the three environment
+    variables a hub admin sets run on it, and none starts an embedded server of its own."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    key = "class-key-" + "x" * 20
+    env = {**defaults_env(), "CLASS_KEY": key}
+    server = subprocess.Popen([sys.executable, "-m", "codeact_magic", "serve", "--port", str(port),
+                               "--key-env", "CLASS_KEY"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    kernel = None
+    try:
+        base = f"http://127.0.0.1:{port}/v1"
+        deadline = time.monotonic() + 300
+        while True:
+            assert server.poll() is None, server.stdout.read()
+            try:
+                urllib.request.urlopen(f"{base}/models", timeout=2)
+            except urllib.error.HTTPError as exc:
+                assert exc.code == 401  # up, and the key is required
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "codeact serve did not come up"
+                time.sleep(1)
+        own = read_state()
+        kernel = Kernel({**env, "CODEACT_MODEL": "openai/qwen2.5-coder-1.5b-instruct",
+                         "CODEACT_API_BASE": base, "CODEACT_API_KEY_ENV": "CLASS_KEY"})
+        kernel.execute("%load_ext codeact_magic")
+        status = texts(kernel.execute("%codeact status")[1])
+        assert "key:          from $CLASS_KEY (set)" in status and key not in status
+        content, msgs = kernel.execute("%%codeact\nWhat is 17 * 23? Compute it.", timeout=600)
+        shown = texts(msgs)
+        assert content["status"] == "ok" and "Answered after" in shown, shown[-2000:]
+        assert "openai/qwen2.5-coder-1.5b-instruct" in shown and key not in shown
+        # No kernel started a model of its own: the per-user server is as it was.
+        after = read_state()
+        assert (own is None and after is None) or (after is not None and after.pid == own.pid)
+    finally:
+        if kernel is not None:
+            kernel.shutdown()
+        server.terminate()
+        server.wait(timeout=30)

@@ -10,6 +10,7 @@ from .export import FORMATS, export
 
 BENCHMARKS = ("dabench", "m3tooleval")
 from .notebook_run import CANNOT_START, RunOptions, run_notebook
+from .serve import add_options as add_serve_options
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
         "xingyaoww/code-act) and write, into --out DIR, NAME.jsonl (each run's outcome and "
         "conversation, resumable; `codeact export` reads it) and NAME.md (the tables, beside the "
         "published figures). Every other option is the benchmark's own: `codeact bench NAME --help`."))
+    served = commands.add_parser("serve", help="the embedded model as one server for a class or a team",
+                                 description=(
+        "Start the embedded model's OpenAI-compatible server in the foreground, listening where "
+        "--host and --port say, answering only requests that carry the key held in $KEY_ENV. It "
+        "prints the settings users' kernels need; with them, no kernel starts a model of its own."))
+    add_serve_options(served)
     bench.add_argument("name", choices=BENCHMARKS)
     bench.add_argument("--out", type=Path, default=Path("codeact-bench"), help="folder for the results")
     return parser
@@ -89,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:  # the second Ctrl-C: leave at once, the notebook as it was
             print(f"\ncodeact run: left without writing; {options.notebook} is as it was.", file=sys.stderr)
             return 130
+    if args.command == "serve":
+        from .serve import serve
+
+        return serve(args.host, args.port, args.key_env, args.context, args.threads)
     if args.command == "export":
         missing = [str(p) for p in args.sources if not p.exists()]
         if missing:

@@ -27,6 +27,7 @@ ENV_MODEL = "CODEACT_LOCAL_MODEL"
 ENV_ALIAS = "CODEACT_LOCAL_ALIAS"
 ENV_CONTEXT = "CODEACT_LOCAL_CONTEXT"
 ENV_THREADS = "CODEACT_LOCAL_THREADS"
+ENV_HOST = "CODEACT_LOCAL_HOST"  # loopback for a user's own server; `codeact serve` may say otherwise
 HEALTH = "/codeact/health"
 USAGE = "/codeact/usage"
 
@@ -41,7 +42,8 @@ def main() -> None:
     key, instance = os.environ.pop(ENV_KEY), os.environ.pop(ENV_INSTANCE)
     port, alias = int(os.environ[ENV_PORT]), os.environ[ENV_ALIAS]
     threads = int(os.environ[ENV_THREADS])
-    server = ServerSettings(host="127.0.0.1", port=port, api_key=key, interrupt_requests=False)
+    host = os.environ.get(ENV_HOST, "127.0.0.1")
+    server = ServerSettings(host=host, port=port, api_key=key, interrupt_requests=False)
     model = ModelSettings(model=os.environ[ENV_MODEL], model_alias=alias,
                           n_ctx=int(os.environ[ENV_CONTEXT]), n_threads=threads,
                           n_threads_batch=threads)
@@ -77,7 +79,7 @@ def main() -> None:
                 "busy": bool(inner is not None and inner.locked()),
                 "queued": bool(outer is not None and outer.locked())}
 
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 if __name__ == "__main__":
