@@ -34,7 +34,6 @@ def _sample() -> dict:
         kc.execute_interactive("%%codeact --model openai/none --api-base http://127.0.0.1:9/v1\nhi",
                                timeout=120, output_hook=hook)
         whole = time.monotonic() - started
-        # The peer figure, in a second fresh kernel: the import that used to come first.
         return {"first": first, "whole": whole, "what": what}
     finally:
         km.shutdown_kernel(now=True)
