@@ -39,6 +39,8 @@ def report(shell: Any) -> str:
             lines.append(f"key:          from ${config.api_key_env} ({state})")
     except NoModelChosen:
         lines.append("model:        none chosen (see: %%codeact with no model for the ways to pick one)")
+    if config.skills:
+        lines.append(f"skills:       {', '.join(config.skills)}  (CodeAct.skills)")
     if not installed():
         lines.append("local model:  not installed (pip install 'codeact-magic[local]')")
         return "\n".join(lines)

@@ -445,3 +445,12 @@ def test_codeact_undo_without_the_extension_says_where_the_steps_are_and_lists_t
     ip.user_ns.pop("made_here", None)
     # Not alone in its cell: a clear error, not a silent no-op.
     assert not ip.run_cell("x_undo = 1\n%codeact undo").success
+
+
+def test_status_names_the_configured_skill_modules(ip, capsys):
+    ip.run_line_magic("config", "CodeAct.skills = ['shop_prices', 'json']")
+    try:
+        ip.run_line_magic("codeact", "status")
+        assert "skills:       shop_prices, json  (CodeAct.skills)" in capsys.readouterr().out
+    finally:
+        ip.run_line_magic("config", "CodeAct.skills = []")
