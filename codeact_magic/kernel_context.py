@@ -294,19 +294,16 @@ class KernelContext:
         return bool(self.variables.strip() or self.files.strip())
 
 
-def user_functions(shell: Any) -> tuple[str, ...]:
-    """The names of the user's functions and classes (of those the model is told of)."""
+def given_names(shell: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Of the variables the model is told of: the names of the user's functions and classes, and
+    of the rest (their data)."""
     kinds = (types.FunctionType, types.BuiltinFunctionType, functools.partial, type)
-    return tuple(name for name, value in user_variables(shell)[-MAX_VARIABLES:]
-                 if isinstance(value, kinds))
-
-
-def user_data(shell: Any) -> tuple[str, ...]:
-    """The names of the user's variables that are not functions or classes (of those listed)."""
-    functions = set(user_functions(shell))
-    return tuple(name for name, _ in user_variables(shell)[-MAX_VARIABLES:] if name not in functions)
+    listed = user_variables(shell)[-MAX_VARIABLES:]
+    return (tuple(name for name, value in listed if isinstance(value, kinds)),
+            tuple(name for name, value in listed if not isinstance(value, kinds)))
 
 
 def kernel_context(shell: Any, request: str, rich: bool = True) -> KernelContext:
+    functions, data = given_names(shell)
     return KernelContext(variables_part(shell, rich), files_part(request) if rich else "",
-                         user_functions(shell), user_data(shell))
+                         functions, data)

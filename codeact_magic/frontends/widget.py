@@ -40,7 +40,7 @@ def preview(output: str, limit: int = _SHORT) -> str:
     line names the error."""
     if len(output) <= limit:
         return output
-    head, _, last = output.rstrip("\n").rpartition("\n")
+    last = output.rstrip("\n").rpartition("\n")[2]
     last = last[-(limit // 2):]
     return output[:max(0, limit - len(last))].rstrip() + "\n…\n" + last
 
