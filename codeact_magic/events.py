@@ -45,7 +45,9 @@ class StepFinished:
 class FollowUp:
     """The loop sent the model a message of its own (not an output): ``kind`` is "nudge" (it
     answered without running code), "review" (the request restated before the answer), "stall"
-    (it repeated itself), "cut" (its reply ended before it was whole) or "empty" (it said nothing)."""
+    (it repeated itself), "resample" (it repeated itself again: asked once more at a temperature),
+    "line" (a step failed on the same line as the one before), "cut" (its reply ended before it was
+    whole), "empty" (it said nothing), "given" or "language"."""
 
     kind: str
     text: str
@@ -60,6 +62,8 @@ FOLLOW_UP_LABELS = {
     "nudge": "answered without running code: asked to compute it",
     "review": "asked to check the answer against the request",
     "stall": "repeated itself: asked for another way",
+    "resample": "repeated itself again: asked once more, sampled",
+    "line": "failed on the same line again: told to change that line",
     "cut": "the reply ended before it was whole: asked again",
     "empty": "the reply was empty: asked again",
     "given": "defined again a function it was given: told to use it",

@@ -26,7 +26,7 @@ from .provider_error import ProviderError
 from .redact import redact, secret_values
 from .reply import Answer, Code, Cut, Empty, Foreign, read_reply
 from .run import Run, Step
-from .stall import repeated_step, repeats_last_code, same_error_streak
+from .stall import repeated_step, repeats_last_code, same_error_streak, unchanged_failing_line
 from .tactics import DEFAULT, Tactics, may_be_a_guess
 from .window import fit
 
@@ -54,6 +54,7 @@ class _Said:
     nudged: bool = False
     reviewed: bool = False
     warned_repeat: bool = False
+    resampled: bool = False  # a repeat after the warning was met with a sampled reply
     explore: bool = False  # the next reply is sampled (tactic: resample)
     warned_error: bool = False
     # The final_answer() under review: its text and step. The same code again confirms it.
@@ -74,6 +75,13 @@ class _Conversation:
 
     def say(self, role: str, content: str) -> None:
         self.messages.append({"role": role, "content": content})
+
+    def add(self, content: str) -> None:
+        """``content`` for the model, after the message it has just read (the user's turn)."""
+        if self.messages and self.messages[-1]["role"] == "user":
+            self.messages[-1] = {"role": "user", "content": self.messages[-1]["content"] + "\n\n" + content}
+        else:
+            self.say("user", content)
 
 
 async def codeact_loop(
@@ -113,6 +121,10 @@ async def codeact_loop(
     def secrets() -> list[str]:
         # Read afresh each time: a step may have put a new secret into the environment.
         return secret_values(extra=[api_key, *keys, *executor.secrets()])
+
+    def follow_up(kind: str, message: str) -> FollowUp:
+        run.follow_ups.append(kind)
+        return FollowUp(kind, message)
 
     def end(status: str, note: str | None = None, answer: str | None = None) -> None:
         if answer is not None:
@@ -162,7 +174,7 @@ async def codeact_loop(
                         # the model is told, and asked again.
                         said.empties += 1
                         chat.say("user", prompts.empty)
-                        yield FollowUp("empty", prompts.empty)
+                        yield follow_up("empty", prompts.empty)
 
                     case Empty() if said.pending:
                         # Asked to confirm what its code handed to final_answer(), the model said
@@ -179,7 +191,7 @@ async def codeact_loop(
                         said.cuts += 1
                         chat.say("assistant", text)
                         chat.say("user", prompts.cut(reason))
-                        yield FollowUp("cut", prompts.cut(reason))
+                        yield follow_up("cut", prompts.cut(reason))
 
                     case Cut(_, reason):
                         why = ("was cut at the length limit" if reason == "length"
@@ -192,7 +204,7 @@ async def codeact_loop(
                         chat.say("assistant", text)
                         message = prompts.foreign_code(language)
                         chat.say("user", message)
-                        yield FollowUp("language", message)
+                        yield follow_up("language", message)
 
                     case Answer(text) if tactics.nudge and not run.steps and not said.nudged \
                             and may_be_a_guess(text):
@@ -200,14 +212,14 @@ async def codeact_loop(
                         chat.say("assistant", text)
                         message = prompts.nudge_for(run.request, given=context.gives_something)
                         chat.say("user", message)
-                        yield FollowUp("nudge", message)
+                        yield follow_up("nudge", message)
 
                     case Answer(text) if _review_due(tactics, said, run):
                         said.reviewed = True
                         chat.say("assistant", text)
                         message = _before_answer(prompts, tactics, text, run.request, from_code=False)
                         chat.say("user", message)
-                        yield FollowUp("review", message)
+                        yield follow_up("review", message)
 
                     case Answer(text):
                         chat.say("assistant", text)
@@ -229,7 +241,7 @@ async def codeact_loop(
                         chat.say("assistant", proposed.parsed.text)
                         message = prompts.redefines(names, without(proposed.code, names))
                         chat.say("user", message)
-                        yield FollowUp("given", message)
+                        yield follow_up("given", message)
 
                     case Code() if len(run.steps) + said.skipped >= limits.max_steps:
                         end("max_steps", f"Stopped after {limits.max_steps} steps (the limit) without "
@@ -238,16 +250,23 @@ async def codeact_loop(
 
                     case Code() as proposed if (earlier := repeated_step(proposed.code, run.steps)) and (
                             (tactics.stall_warning and not said.warned_repeat) or earlier == len(run.steps)):
-                        # The code of an earlier step again (A, A or A, B, A): told once; the code of
-                        # the previous step after that ends the run.
+                        # The code of an earlier step again (A, A or A, B, A): told once, then (tactic
+                        # resample) asked once more at a temperature; the code of the previous step
+                        # after that ends the run. The repeat is not kept in the conversation: a
+                        # model that reads its reply twice tends to write it a third time.
+                        repeated = run.steps[earlier - 1]
                         if tactics.stall_warning and not said.warned_repeat:
                             said.warned_repeat = True
-                            said.explore = tactics.resample
-                            chat.say("assistant", proposed.parsed.text)
-                            message = prompts.stalled(repeated=True, feedback=run.steps[earlier - 1].output,
-                                                      step=None if earlier == len(run.steps) else earlier)
-                            chat.say("user", message)
-                            yield FollowUp("stall", message)
+                            previous = earlier == len(run.steps)
+                            message = prompts.stalled(
+                                repeated=True, feedback="" if previous else repeated.output,
+                                step=None if previous else earlier,
+                                where=repeated.error.where if repeated.error else None)
+                            chat.add(message)
+                            yield follow_up("stall", message)
+                        elif tactics.resample and not said.resampled:
+                            said.resampled = said.explore = True
+                            yield follow_up("resample", "")
                         else:
                             end("stopped", "Stopped: the model proposed the same code as in its "
                                            "previous step, so it was going round in circles. Rephrase "
@@ -289,7 +308,7 @@ async def codeact_loop(
                             message = _before_answer(prompts, tactics, answer.text, run.request,
                                                      from_code=True)
                             chat.say("user", feedback + "\n\n" + message)
-                            yield FollowUp("review", message)
+                            yield follow_up("review", message)
                         elif answer is not None:
                             run.answer_step = index
                             end("answered", answer=answer.text)
@@ -297,12 +316,18 @@ async def codeact_loop(
                             error = f"{step.error.ename}: {step.error.evalue}"
                             if tactics.stall_warning and not said.warned_error:
                                 said.warned_error = True
-                                message = prompts.stalled(repeated=False, feedback=feedback, error=error)
+                                message = prompts.stalled(repeated=False, feedback=feedback, error=error,
+                                                          where=step.error.where)
                                 chat.say("user", message)
-                                yield FollowUp("stall", message)
+                                yield follow_up("stall", message)
                             else:
                                 end("stopped", f"Stopped: the last three steps failed with the same "
                                                f"error ({error}).")
+                        elif tactics.stall_warning and (where := unchanged_failing_line(run.steps)):
+                            # The fix went around the failing line, not into it: say which line.
+                            message = prompts.line_unchanged(where)
+                            chat.say("user", feedback + "\n\n" + message)
+                            yield follow_up("line", message)
                         else:
                             chat.say("user", feedback)
                         if run.status is None and not await control.resume(index):
@@ -360,7 +385,8 @@ def _record(execution: Execution, code: str, reply: ModelReply, prompts: Prompts
     """The step as the run records it, and the feedback message the model reads."""
     text = observe(execution, limit=limits.max_output_chars, secrets=secrets,
                    timeout=limits.step_timeout)
-    step = Step(code=code, output=text, error=step_error(execution.error),
+    step = Step(code=code, output=text,
+                error=step_error(execution.error, code, before_exec=execution.error_before_exec),
                 execution_count=execution.execution_count, timed_out=execution.timed_out,
                 usage=reply.usage)
     return step, prompts.feedback(text, failed=execution.error is not None)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .capture import BoundedText
 from .executor import Execution
+from .failing_line import failing_line
 from .harness_frames import chained, drop_harness_frames
 from .redact import redact
 from .run import StepError
@@ -95,10 +96,12 @@ def format_error(error: BaseException, *, before_exec: bool) -> str:
     return "".join(tb.format())
 
 
-def step_error(error: BaseException | None) -> StepError | None:
+def step_error(error: BaseException | None, code: str = "", *,
+               before_exec: bool = False) -> StepError | None:
     if error is None:
         return None
-    return StepError(ename=type(error).__name__, evalue=str(error))
+    return StepError(ename=type(error).__name__, evalue=str(error),
+                     where=failing_line(error, code, before_exec=before_exec))
 
 
 def _cut(text: str, budget: int) -> str:

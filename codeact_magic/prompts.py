@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from .failing_line import FailingLine
+
 _INTRO = '''\
 You are a careful Python assistant working inside the user's live Jupyter kernel. You solve the \
 user's task by writing Python code; the kernel runs it and shows you the real output; then you \
@@ -122,15 +124,30 @@ REVIEW_WORDS_TEMPLATE = (
     "with the values your code printed."
 )
 
-# Stalls (tactic: stall_warning): told once, before the run gives up.
+# Stalls (tactic: stall_warning): told once, before the run gives up. The repeated reply itself is
+# not kept in the conversation, so {earlier_output} is the output of the step it repeats when that
+# step is not the previous one (whose output the model has just read), else empty.
 REPEATED_CODE_TEMPLATE = (
-    "You sent the same code as in your {which}; it would do the same again:\n{execution_feedback}\n"
-    "Take another approach, or answer from what the outputs already show."
+    "You sent the code of your {which} again, unchanged: it would do the same again.{earlier_output}"
+    "{failing_line}\nTake another approach, or answer from what the outputs already show."
 )
 SAME_ERROR_TEMPLATE = (
     "{execution_feedback}\n"
     "This is the third time in a row that the code failed with the same error ({error}). Do not "
     "retry the same way: take another approach, or answer in plain words if it cannot be done."
+    "{failing_line}"
+)
+# Where the repeated code fails: a small model's "fix" often leaves the failing line as it was.
+FAILING_LINE_TEMPLATE = (
+    "\nThe line that fails is line {number}:\n    {line}\nDo not send it again as it is. If you "
+    "do not see why it fails, first print a few of the values it works on and their types."
+)
+# Added to an error's feedback when the step failed on the same line, with the same error, as the
+# step before it (the code around the line changed, the line did not).
+UNCHANGED_LINE_TEMPLATE = (
+    "\nLine {number} failed again with the same error, and it is the same line as in your previous "
+    "step:\n    {line}\nYour change did not touch it: change that line itself. If you do not see "
+    "why it fails, first print a few of the values it works on and their types."
 )
 
 # Replies that ended before they were whole: nothing of them ran.
@@ -188,6 +205,8 @@ class Prompts:
     review_nothing: str = REVIEW_NOTHING_TEMPLATE
     repeated_code: str = REPEATED_CODE_TEMPLATE
     same_error: str = SAME_ERROR_TEMPLATE
+    failing_line: str = FAILING_LINE_TEMPLATE
+    unchanged_line: str = UNCHANGED_LINE_TEMPLATE
     cut_length: str = CUT_LENGTH_TEMPLATE
     cut_unclosed: str = CUT_UNCLOSED_TEMPLATE
     empty: str = EMPTY_TEMPLATE
@@ -247,12 +266,27 @@ class Prompts:
         with_what = " with what you were given" if given else ""
         return self.nudge.replace("{request}", request.strip()).replace("{with_what}", with_what)
 
-    def stalled(self, *, repeated: bool, feedback: str, error: str = "", step: int | None = None) -> str:
-        """``step``: the earlier step the code repeats, when it is not the previous one."""
+    def stalled(self, *, repeated: bool, feedback: str = "", error: str = "", step: int | None = None,
+                where: FailingLine | None = None) -> str:
+        """``repeated``: the code of an earlier step again (``step``: which, when not the previous
+        one; ``feedback``: its output); else the same error three times (``feedback``: the last
+        step's). ``where``: the line of the code that fails."""
         template = self.repeated_code if repeated else self.same_error
         which = f"step {step}" if step else "previous step"
-        return (template.replace("{execution_feedback}", feedback).replace("{error}", error)
-                .replace("{which}", which))
+        earlier = f" It gave:\n{feedback}\n" if repeated and step else ""
+        return (template.replace("{earlier_output}", earlier).replace("{execution_feedback}", feedback)
+                .replace("{error}", error).replace("{which}", which)
+                .replace("{failing_line}", self._line(self.failing_line, where)))
+
+    def line_unchanged(self, where: FailingLine) -> str:
+        """Added to a step's error feedback: it failed on the same line as the step before."""
+        return self._line(self.unchanged_line, where).strip()
+
+    @staticmethod
+    def _line(template: str, where: FailingLine | None) -> str:
+        if where is None:
+            return ""
+        return template.replace("{number}", str(where.number)).replace("{line}", where.text)
 
     def redefines(self, names: list[str], without: str | None = None) -> str:
         """The model's code defined ``names`` again; ``without``: that code without them."""

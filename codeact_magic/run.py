@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 from uuid import uuid4
 
+from .failing_line import FailingLine
+
 RunStatus = Literal["answered", "max_steps", "stopped", "error"]
 
 
@@ -42,6 +44,8 @@ class StepError:
 
     ename: str
     evalue: str
+    # The line of the step's own code that raised it, when the traceback shows one.
+    where: FailingLine | None = None
 
 
 @dataclass
@@ -71,6 +75,9 @@ class Run:
     answer_step: int | None = None
     steps: list[Step] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
+    # What the loop sent the model besides outputs, in order (FollowUp kinds: "nudge", "stall"…):
+    # which of its tactics a run needed, for the benchmarks and for reading a trajectory.
+    follow_ups: list[str] = field(default_factory=list)
     # The conversation with the model (redacted), for inspection and for a run that goes on.
     messages: list[dict] = field(default_factory=list)
     # Names the run's cells in the notebook (metadata.codeact.run_id), for undo and export.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .failing_line import FailingLine
 from .run import Step
 
 
@@ -28,5 +29,18 @@ def same_error_streak(steps: list[Step], times: int = 3) -> bool:
     """The last ``times`` steps all failed with the same exception and message."""
     if len(steps) < times:
         return False
-    errors = [s.error for s in steps[-times:]]
+    errors = [(s.error.ename, s.error.evalue) if s.error else None for s in steps[-times:]]
     return errors[0] is not None and all(e == errors[0] for e in errors)
+
+
+def unchanged_failing_line(steps: list[Step]) -> FailingLine | None:
+    """The line that failed in the last step, when the step before failed with the same kind of
+    error on that same line: the model changed its code around the line, not the line."""
+    if len(steps) < 2:
+        return None
+    last, before = steps[-1].error, steps[-2].error
+    if last is None or before is None or last.where is None or before.where is None:
+        return None
+    if last.ename != before.ename or last.where.text != before.where.text:
+        return None
+    return last.where

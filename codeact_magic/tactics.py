@@ -43,12 +43,14 @@ class Tactics:
     restate: bool = True
     # Before an answer is taken, the model is asked once to check it against the outputs.
     check: bool = False
-    # The same code again, or the same error three times: the model is told what it repeated and
-    # asked for another way once, before the run gives up.
+    # The same code again, or the same error three times: the model is told what it repeated (and
+    # the line that fails, when it is an error) and asked for another way once, before the run
+    # gives up. The repeated reply is not kept in the conversation. A step that fails on the same
+    # line with the same error as the step before is told that line is unchanged.
     stall_warning: bool = True
-    # After the same code twice, the reply to that warning is sampled (temperature 0.7) where the
-    # model decodes greedily: at temperature 0 the model tends to send the same code a third time.
-    resample: bool = False
+    # The previous step's code a third time, after the warning: asked once more, that reply
+    # sampled (temperature 0.7) where the model decodes greedily, before the run gives up.
+    resample: bool = True
     # What the model is told of the kernel: "names" (a line per variable) or "rich" (callables'
     # signatures and docs, DataFrames' columns, dtypes and rows, the files the request names).
     context: Context = "rich"

@@ -171,11 +171,15 @@ def test_the_same_code_again_is_told_once_then_stops(ip, model):
     model.reset(code("print('again')"), code("print('again')"), code("print('other')"), "Done.")
     run = codeact(ip, model, "repeat", "none,+stall_warning")
     assert run.status == "answered" and [s.code for s in run.steps] == ["print('again')\n", "print('other')\n"]
-    warning = sent(model, 2)[-1]["content"]
-    assert warning.startswith("You sent the same code as in your previous step") and "again" in warning
+    warned = sent(model, 2)
+    assert warned[-1]["content"].startswith("Execution result:\nagain\n\nYou sent the code of your "
+                                            "previous step again, unchanged")
+    # The repeat is not in the conversation: the model reads its code once, not twice.
+    assert sum("print('again')" in m["content"] for m in warned if m["role"] == "assistant") == 1
+    assert run.follow_ups == ["stall"]
     model.reset(code("print('x')"), code("print('x')"), code("print('x')"))
     run = codeact(ip, model, "repeat", "none,+stall_warning")
-    assert run.status == "stopped" and "same code" in run.note
+    assert run.status == "stopped" and "same code" in run.note and len(model.requests) == 3
 
 
 def test_code_that_repeats_an_earlier_step_is_told_once(ip, model):
@@ -184,20 +188,56 @@ def test_code_that_repeats_an_earlier_step_is_told_once(ip, model):
     run = codeact(ip, model, "circle", "none,+stall_warning")
     assert run.status == "answered" and [s.output for s in run.steps] == ["a", "b", "c"]
     warning = sent(model, 3)[-1]["content"]
-    assert warning.startswith("You sent the same code as in your step 1; it would do the same again:\na")
+    assert warning.startswith("Execution result:\nb\n\nYou sent the code of your step 1 again, "
+                              "unchanged: it would do the same again. It gave:\na\n")
 
 
-def test_after_the_same_code_twice_a_greedy_model_samples_its_next_reply(ip, model):
-    # At temperature 0 the model answers the warning as it answered before: resample samples it.
+def test_after_the_warning_the_same_code_again_is_asked_once_more_sampled(ip, model):
+    # At temperature 0 the model answers the warning as it answered before: resample samples
+    # one more reply before the run gives up.
     ip.run_line_magic("config", "CodeAct.temperature = 0.0")
     try:
-        for spec, expected in (("none,+stall_warning", 0), ("none,+stall_warning,+resample", 0.7)):
-            model.reset(code("print('a')"), code("print('a')"), code("print('b')"), "Done.")
-            codeact(ip, model, "repeat", spec)
-            temperatures = [r.get("temperature") for r in model.requests]
-            assert temperatures == [0, 0, expected, 0], spec
+        model.reset(code("print('a')"), code("print('a')"), code("print('a')"), code("print('b')"), "Done.")
+        run = codeact(ip, model, "repeat", "none,+stall_warning,+resample")
+        assert [r.get("temperature") for r in model.requests] == [0, 0, 0, 0.7, 0]
+        assert run.status == "answered" and [s.output for s in run.steps] == ["a", "b"]
+        assert run.follow_ups == ["stall", "resample"]
+        model.reset(*(code("print('a')") for _ in range(4)))
+        run = codeact(ip, model, "repeat", "none,+stall_warning,+resample")
+        assert run.status == "stopped" and "same code" in run.note and len(model.requests) == 4
     finally:
         ip.run_line_magic("config", "CodeAct.temperature = None")
+
+
+def test_a_repeated_failing_step_is_told_the_line_that_fails(ip, model):
+    model.reset(code("rows = [1, 2]\ntotal = sum(rows) + missing_q\nprint(total)"),
+                code("rows = [1, 2]\ntotal = sum(rows) + missing_q\nprint(total)"),
+                code("print(sum([1, 2]))"), "Done.")
+    run = codeact(ip, model, "add", "none,+stall_warning")
+    warning = sent(model, 2)[-1]["content"]
+    assert "NameError" in warning  # the step's own feedback, then the warning
+    assert "The line that fails is line 2:\n    total = sum(rows) + missing_q\n" in warning
+    assert run.steps[0].error.where.number == 2 and run.status == "answered"
+
+
+def test_a_fix_that_leaves_the_failing_line_as_it_was_is_told_so(ip, model):
+    # The model "fixes" the error by adding a line after the one that fails.
+    model.reset(code("x = int('4 kg')\nprint(x)"),
+                code("x = int('4 kg')\nx = x.strip()\nprint(x)"),
+                code("x = int('4 kg'.split()[0])\nprint(x)"), "Done.")
+    run = codeact(ip, model, "weight", "none,+stall_warning")
+    told = sent(model, 2)[-1]["content"]
+    assert told.startswith("Execution failed:") and "ValueError" in told
+    assert told.endswith("Line 1 failed again with the same error, and it is the same line as in "
+                         "your previous step:\n    x = int('4 kg')\nYour change did not touch it: "
+                         "change that line itself. If you do not see why it fails, first print a few "
+                         "of the values it works on and their types.")
+    assert "same line" not in sent(model, 1)[-1]["content"]  # the first failure is not "again"
+    assert run.follow_ups == ["line"] and run.steps[-1].output == "4"
+    # Without the tactic, the error alone.
+    model.reset(code("x = int('4 kg')"), code("x = int('4 kg')\ny = 1"), "Stop.")
+    codeact(ip, model, "weight", "none")
+    assert "same line" not in sent(model, 2)[-1]["content"]
 
 
 def test_the_same_error_three_times_is_told_once_then_stops(ip, model):

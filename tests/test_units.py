@@ -146,6 +146,49 @@ def test_same_code_twice_is_a_stall_whitespace_aside():
     assert not repeats_last_code("print(x)", steps)
 
 
+def _raised(code: str) -> BaseException:
+    import linecache
+
+    # As IPython does for a cell: its lines are where a traceback finds them.
+    linecache.cache["<step>"] = (len(code), None, code.splitlines(True), "<step>")
+    try:
+        exec(compile(code, "<step>", "exec"), {})
+    except BaseException as exc:  # noqa: BLE001 - the error is the value under test
+        return exc
+    raise AssertionError("the code ran")
+
+
+def test_the_failing_line_is_the_line_of_the_step_that_raised():
+    from codeact_magic.failing_line import FailingLine, failing_line
+
+    code = "import json\n\ndef parse(s):\n    return json.loads(s)\n\nrows = ['1', 'x']\nvalues = [parse(r) for r in rows]\n"
+    # Inside a function the step defines: the line in it; the library's own frames are not the step's.
+    assert failing_line(_raised(code), code, before_exec=False) == FailingLine(4, "return json.loads(s)")
+    assert failing_line(_raised("a = 1\nb = a + None"), "a = 1\nb = a + None", before_exec=False) \
+        == FailingLine(2, "b = a + None")
+    try:
+        compile("x = 1\nprint(x))", "<step>", "exec")
+    except SyntaxError as exc:
+        assert failing_line(exc, "x = 1\nprint(x))", before_exec=True) == FailingLine(2, "print(x))")
+    # A traceback whose lines are not this code's (another cell's function): no line is named.
+    assert failing_line(_raised("1/0"), "y = 2", before_exec=False) is None
+    assert failing_line(None, "y = 2", before_exec=False) is None
+
+
+def test_a_failing_line_left_as_it_was_is_noticed():
+    from codeact_magic.failing_line import FailingLine
+    from codeact_magic.stall import unchanged_failing_line
+
+    at = FailingLine(1, "x = int('4 kg')")
+    e = StepError("ValueError", "invalid literal", at)
+    assert unchanged_failing_line([Step("a", error=e), Step("b", error=e)]) == at
+    assert unchanged_failing_line([Step("a", error=e)]) is None
+    other = StepError("ValueError", "invalid literal", FailingLine(1, "x = int('4')"))
+    assert unchanged_failing_line([Step("a", error=e), Step("b", error=other)]) is None
+    assert unchanged_failing_line([Step("a", error=e), Step("b", error=StepError("TypeError", "", at))]) is None
+    assert unchanged_failing_line([Step("a"), Step("b", error=e)]) is None
+
+
 def test_same_error_three_times_is_a_stall():
     e = StepError("NameError", "name 'y' is not defined")
     assert not same_error_streak([Step("a", error=e), Step("b", error=e)])
