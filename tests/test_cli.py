@@ -186,15 +186,18 @@ def test_bench_writes_outcomes_export_reads_and_a_report(tmp_path, model):
     out = tmp_path / "bench"
     env = {k: v for k, v in os.environ.items() if k not in ("CODEACT_MODEL", "PYTEST_CURRENT_TEST")}
     done = subprocess.run([sys.executable, "-m", "codeact_magic", "bench", "dabench", "--data", str(data),
-                           "--limit", "3", "--model", MODEL, "--api-base", model.url, "--out", str(out)],
+                           "--limit", "3", "--model", MODEL, "--api-base", model.url, "--out", str(out),
+                           "--tactics", "none,+nudge"],
                           capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     rows = [json.loads(line) for line in (out / "dabench.jsonl").read_text().splitlines()]
     assert len(rows) == 3 and all(r["harness"] == "ours" and r["trajectory"] for r in rows)
     assert all(r["trajectory"][-1] == {"role": "assistant", "content": "@answer[1]"} for r in rows)
     assert [r["score"]["solved"] for r in rows] == [False, True, False]  # the benchmark's scoring
+    assert all(r["follow_ups"] == ["nudge"] for r in rows)  # an answer without code was sent back
     report = (out / "dabench.md").read_text()
     assert f"3 questions, {MODEL}" in report and "| ours" in report and "DAAgent-7B 51.4 %" in report
+    assert "What the loop sent back (runs, of them solved): nudge 3 (1)" in report
     exported = tmp_path / "train.jsonl"
     done = subprocess.run([sys.executable, "-m", "codeact_magic", "export", str(out / "dabench.jsonl"),
                            "--format", "sharegpt", "-o", str(exported)], capture_output=True, text=True)

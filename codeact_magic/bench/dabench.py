@@ -21,7 +21,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .harness import (ROOT, Ours, Outcome, Results, Smolagents, add_common_options, emit, median,
+from .harness import (ROOT, Ours, Outcome, Results, Smolagents, add_common_options, emit, follow_ups_line, median,
                       model_label, pct, run_all, runners, table)
 
 DEFAULT_DATA = ROOT.parent / "shared" / "benchmarks" / "dabench-dev"
@@ -165,6 +165,8 @@ def report(questions: list[Question], results: Results, harnesses: list[str]) ->
             statuses[h][o.status] += 1
     out.append("\nHow runs ended: " + "; ".join(
         f"{h}: " + ", ".join(f"{k} {v}" for k, v in sorted(s.items())) for h, s in statuses.items()))
+    if line := follow_ups_line(results.of("ours", keys)):
+        out.append("\n" + line)
     out.append("\nPublished (accuracy by question, full 257-question set): " +
                ", ".join(f"{m} {v:.1f} %" for m, v in PUBLISHED))
     return "\n".join(out)

@@ -64,6 +64,8 @@ class Outcome:
     note: str | None = None
     # The whole conversation with the model (ours: Run.messages), to read what went wrong.
     trajectory: list[dict] = field(default_factory=list)
+    # Ours: what the loop sent besides outputs (Run.follow_ups: "nudge", "stall", "resample"…).
+    follow_ups: list[str] = field(default_factory=list)
 
 
 class Results:
@@ -151,7 +153,8 @@ class Ours:
         from_code = answer_step is not None and not typed_literal(run.steps[answer_step - 1].code)
         outcome = Outcome(task, self.name, run.answer, run.status, len(run.steps), calls,
                           run.usage.prompt_tokens, run.usage.completion_tokens, seconds,
-                          from_code=from_code, note=run.note, trajectory=list(run.messages))
+                          from_code=from_code, note=run.note, trajectory=list(run.messages),
+                          follow_ups=list(getattr(run, "follow_ups", [])))
         return outcome, run
 
 
@@ -295,6 +298,19 @@ def _cell(value: Any) -> str:
 
 def pct(part: float, whole: float) -> str:
     return f"{100 * part / whole:.1f} %" if whole else "-"
+
+
+def follow_ups_line(outcomes: list[Outcome]) -> str:
+    """Which of the loop's follow-ups the runs needed, and how many of those runs were solved: a
+    tactic's share of the result, read from the same run."""
+    kinds: dict[str, list[Outcome]] = {}
+    for o in outcomes:
+        for kind in dict.fromkeys(o.follow_ups):
+            kinds.setdefault(kind, []).append(o)
+    if not kinds:
+        return ""
+    return "What the loop sent back (runs, of them solved): " + ", ".join(
+        f"{k} {len(v)} ({sum(bool(o.score.get('solved')) for o in v)})" for k, v in sorted(kinds.items()))
 
 
 def run_all(tasks: list[Any], harnesses: dict[str, Callable[[Any], Outcome]], results: Results,

@@ -35,7 +35,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .harness import (Ours, Outcome, Results, Smolagents, add_common_options, emit, median,
+from .harness import (Ours, Outcome, Results, Smolagents, add_common_options, emit, follow_ups_line, median,
                       model_label, pct, run_all, runners, table)
 
 # Success rate on the 82 tasks, code as action, from the CodeAct paper (Wang et al., 2024, Table 3).
@@ -177,6 +177,8 @@ def report(tasks: list[Any], results: Results, harnesses: list[str], turns: int 
         out.append(f"\nSame {len(shared)} tasks, ratio {harnesses[0]}/{harnesses[1]}: first answers right "
                    f"{fa}/{fb}, prompt tokens {ta / max(1, tb):.2f}, seconds "
                    f"{sum(o.seconds for o in a) / max(1e-9, sum(o.seconds for o in b)):.2f}")
+    if line := follow_ups_line(results.of("ours", names)):
+        out.append("\n" + line)
     out.append("\nPublished (82 tasks, code as action, within 10 turns): " +
                ", ".join(f"{m} {v:.1f} %" for m, v in PUBLISHED))
     return "\n".join(out)
