@@ -15,6 +15,7 @@ from .executor import Executor
 from .interrupts import check_step_timeout
 from .kernel_context import KernelContext, kernel_context
 from .loop import Limits, codeact_loop
+from .memory import memory_of
 from .model import LiteLLM, Model
 from .prompts import preset_for, with_overrides
 from .run import Run
@@ -61,6 +62,14 @@ async def _local_model(config: CodeAct, progress: Callable[[str], None]) -> tupl
                       grammar=True, busy_note=lambda: busy_note(state),
                       count_tokens=lambda messages, text: count_tokens(state, list(messages), text))
     return backend, CONTEXT_TOKENS
+
+
+def memory_budget(config: CodeAct, context_chars: int | None) -> int:
+    """Characters of earlier runs a run may carry: CodeAct.memory_chars, at most a third of the
+    model's window (the run's own steps need the rest)."""
+    if context_chars:
+        return min(config.memory_chars, context_chars // 3)
+    return config.memory_chars
 
 
 def _request_too_long(request: str, config: CodeAct, context_chars: int | None) -> str | None:
@@ -125,15 +134,15 @@ async def arun(
 
     Options left out come from ``%config CodeAct``. ``model`` is a litellm id, ``"local"`` for the
     embedded model, or any ``Model``. ``display`` renders the run in the current cell's output;
-    ``on_event`` sees every event. ``new`` starts a fresh conversation (every run does, unless
-    ``after`` is given).
+    ``on_event`` sees every event. Runs in one kernel are one conversation (``memory.py``); ``new``
+    starts a fresh one.
     ``mode``: ``auto`` runs every step; ``confirm`` asks before each; ``step`` pauses after each.
     ``tactics``: how the model is made to act and check (``codeact_magic.tactics``; a ``Tactics`` or
     a spec such as ``"default,-restate"``); default ``%config CodeAct.tactics``.
     ``skills``: skill modules (``"pkg.mod,other"`` or a list) told to the model, after those of
     ``%config CodeAct.skills``.
-    ``after``: a finished run whose conversation this request goes on with (its model sees what
-    was said and done; the kernel's state is whatever it is now).
+    ``after``: a finished run whose conversation this request goes on with, in place of the
+    kernel's (its model sees what was said and done; the kernel's state is whatever it is now).
     """
     global _last
     shell = _shell()
@@ -224,6 +233,12 @@ async def arun(
             return run
     elif mode != "auto":
         raise ValueError(f"mode={mode!r} needs a frontend to ask the user: use display=True")
+    memory = memory_of(shell)
+    if new:
+        memory.forget()
+    budget = memory_budget(config, limits.context_chars)
+    history = (after.messages if after is not None else
+               memory.history(budget) if budget else None) if not new else None
     before = snapshot(shell)
     context = KernelContext()
     if config.show_variables:
@@ -240,10 +255,11 @@ async def arun(
         context=context,
         python_modules=modules,
         control=control,
-        history=after.messages if after is not None and not new else None,
+        history=history,
     ):
         if isinstance(event, RunFinished):
             run.created, run.changed = changes(before, shell)
+            memory.remember(run)
         for sink in sinks:
             sink(event)
     return run

@@ -107,6 +107,11 @@ class CodeAct(Configurable):
         "long one its public functions, goes into the system prompt, and the model is asked to import "
         "and use them (--skills adds to these)."
     ).tag(config=True)
+    memory_chars = Integer(
+        12_000, min=0, help="Most characters of earlier runs in this kernel that a run carries (one "
+        "conversation: oldest runs told in short first, then left out; at most a third of the "
+        "model's window). 0: every run starts afresh."
+    ).tag(config=True)
     show_variables = Bool(
         True, help="Tell the model which variables the kernel holds (names, types, short values; "
         "never the values of secret-looking names)."

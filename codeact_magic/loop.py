@@ -103,18 +103,23 @@ async def codeact_loop(
 
     ``context`` is what the kernel holds and which files the request names, told with the request.
     ``control`` approves steps, pauses between them and carries a Stop (default: run everything).
-    ``history`` is a finished run's conversation that this request goes on with.
+    ``history`` is the conversation of earlier runs that this request goes on with (memory.py).
     ``python_modules`` is what the system prompt says of the skill modules (``skills.py``).
     ``api_key`` (the one in use) and ``keys`` (others a step could read) are never shown to it.
     """
     control = control or AutoControl()
     yield RunStarted(run, limits.max_steps)
-    chat = _Conversation(list(history) if history else [
+    # This run's system prompt, then the earlier runs it goes on with (their own system prompt
+    # left out: the skills or tactics may have changed since), then the request.
+    carried = [m for m in history or [] if m["role"] != "system"]
+    run.earlier = len(carried)
+    chat = _Conversation([
         {"role": "system", "content": prompts.system_message(python_modules,
-                                                             final_answer=tactics.final_answer)}])
-    chat.say("user", prompts.request_message(run.request, context.variables, context.files,
-                                             act_first=tactics.act_first,
-                                             final_answer=tactics.final_answer))
+                                                             final_answer=tactics.final_answer)},
+        *carried])
+    chat.add(prompts.request_message(run.request, context.variables, context.files,
+                                     act_first=tactics.act_first, final_answer=tactics.final_answer))
+    request_at = len(chat.messages) - 1  # kept whole when the window is short
     said = _Said()
     streamed = ""  # the reply so far, counted if it is cut short by a Stop or an interrupt
 
@@ -145,7 +150,7 @@ async def codeact_loop(
                 said.turn += 1
                 hidden = secrets()
                 run.messages = [{**m, "content": _sendable(m["content"], hidden)}
-                                for m in fit(chat.messages, limits.context_chars)]
+                                for m in fit(chat.messages, limits.context_chars, keep=request_at)]
                 require_code = tactics.require_code == "always" or (
                     tactics.require_code == "first" and said.turn == 1)
                 reply: ModelReply | None = None

@@ -64,7 +64,7 @@ def _seconds(text: str) -> float:
 @argument("--api-base", dest="api_base", help="base URL of an OpenAI-compatible server")
 @argument("--max-steps", dest="max_steps", type=_positive(int), help="code steps the run may take")
 @argument("--timeout", type=_seconds, help="seconds a step may run before it is interrupted")
-@argument("--new", action="store_true", help="start a fresh conversation (every run does, for now)")
+@argument("--new", action="store_true", help="start a new conversation: forget the earlier runs in this kernel")
 @argument("--mode", choices=("auto", "confirm", "step"),
           help="auto: run every step; confirm: approve each step; step: pause after each step")
 @argument("--tactics", help="how the model is made to act and check, e.g. 'default,-restate' "

@@ -80,6 +80,8 @@ class Run:
     follow_ups: list[str] = field(default_factory=list)
     # The conversation with the model (redacted), for inspection and for a run that goes on.
     messages: list[dict] = field(default_factory=list)
+    # How many of those, after the system prompt, are earlier runs' (the kernel's conversation).
+    earlier: int = 0
     # Names the run's cells in the notebook (metadata.codeact.run_id), for undo and export.
     id: str = field(default_factory=lambda: uuid4().hex[:12])
     # The user's variables the run's steps created, and those they bound to something else.

@@ -11,7 +11,8 @@ from .config import NoModelChosen
 
 USAGE = "%codeact status      which model a run would use, and the local model server's state\n" \
         "%codeact stop-local  stop the local model server\n" \
-        "%codeact undo        remove the cells the last run inserted (alone in its cell)"
+        "%codeact undo        remove the cells the last run inserted (alone in its cell)\n" \
+        "%codeact history     what the next run carries of this kernel's conversation"
 
 
 def _age(seconds: float) -> str:
@@ -74,6 +75,13 @@ def codeact_line_magic(line: str) -> None:
         state = stop()
         print(f"stopped the local model server (pid {state.pid})" if state else
               "the local model server was not running")
+    elif command == "history":
+        from .api import memory_budget
+        from .config import config_of
+        from .memory import memory_of
+
+        shell = get_ipython()
+        print(memory_of(shell).describe(memory_budget(config_of(shell), None)))
     elif command == "undo":
         raise UsageError("%codeact undo must be alone in its cell (it waits for the notebook page)")
     else:

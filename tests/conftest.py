@@ -73,7 +73,9 @@ def _pin_tactics(shell) -> None:
 @pytest.fixture
 def ip(_shell, model):
     from codeact_magic.config import CodeAct
+    from codeact_magic.memory import memory_of
 
+    memory_of(_shell).forget()  # each test is a conversation of its own, as in a fresh kernel
     yield _shell
     for c in _shell.configurables:
         if isinstance(c, CodeAct):  # back to the defaults for the next test

@@ -133,6 +133,8 @@ class Ours:
             options["tactics"] = self.tactics
         if after is not None:
             options["after"] = after
+        else:
+            options["new"] = True  # a task is a conversation of its own, not the next of the last
         ip.user_ns["__bench_options"] = options
         here = os.getcwd()
         started = time.perf_counter()
