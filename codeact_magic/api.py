@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from dataclasses import replace
 import sys
 import time
 from typing import Any, Callable
@@ -16,6 +17,8 @@ from .interrupts import check_step_timeout
 from .kernel_context import KernelContext, kernel_context
 from .loop import Limits, codeact_loop
 from .memory import memory_of
+from .recent_cells import describe as describe_cells
+from .recent_cells import recent_cells
 from .model import LiteLLM, Model
 from .prompts import preset_for, with_overrides
 from .run import Run
@@ -243,6 +246,10 @@ async def arun(
     context = KernelContext()
     if config.show_variables:
         context = kernel_context(shell, request, rich=chosen_tactics.context == "rich")
+    # Taken even when not told: the cells before this run are not the next run's.
+    cells = recent_cells(shell).take()
+    if config.show_cells and cells:
+        context = replace(context, cells=describe_cells(cells))
     async for event in codeact_loop(
         run,
         model=backend,

@@ -112,6 +112,10 @@ class CodeAct(Configurable):
         "conversation: oldest runs told in short first, then left out; at most a third of the "
         "model's window). 0: every run starts afresh."
     ).tag(config=True)
+    show_cells = Bool(
+        True, help="Tell the model the last few cells the user ran since the previous run (source, "
+        "value, and the whole error of the latest if it failed)."
+    ).tag(config=True)
     show_variables = Bool(
         True, help="Tell the model which variables the kernel holds (names, types, short values; "
         "never the values of secret-looking names)."

@@ -287,11 +287,13 @@ class KernelContext:
     functions: tuple[str, ...] = ()
     # The user's other variables listed (their data): what the model must not type out again.
     data: tuple[str, ...] = ()
+    # The cells the user ran since the last run (recent_cells.py), as the request tells them.
+    cells: str = ""
 
     @property
     def gives_something(self) -> bool:
-        """The request comes with variables, functions or files to use."""
-        return bool(self.variables.strip() or self.files.strip())
+        """The request comes with variables, functions, files or the user's cells to use."""
+        return bool(self.variables.strip() or self.files.strip() or self.cells.strip())
 
 
 def given_names(shell: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:

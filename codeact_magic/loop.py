@@ -117,7 +117,7 @@ async def codeact_loop(
         {"role": "system", "content": prompts.system_message(python_modules,
                                                              final_answer=tactics.final_answer)},
         *carried])
-    chat.add(prompts.request_message(run.request, context.variables, context.files,
+    chat.add(prompts.request_message(run.request, context.variables, context.files, cells=context.cells,
                                      act_first=tactics.act_first, final_answer=tactics.final_answer))
     request_at = len(chat.messages) - 1  # kept whole when the window is short
     said = _Said()

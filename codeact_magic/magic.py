@@ -121,6 +121,24 @@ async def run_magic_cell(line: str, request: str) -> None:
         raise UsageError(str(exc)) from None
 
 
+# What %codeact fix asks: the failing cell and its whole error come with it (recent_cells.py).
+FIX_REQUEST = ("Cell In [{count}] failed with {error}. Find out why, run corrected code, and say in a "
+               "sentence or two what was wrong and what you changed.")
+
+
+async def run_fix(line: str) -> None:
+    """``%codeact fix``: a run on the error of the last cell the user ran, if it failed."""
+    from IPython import get_ipython
+
+    from .recent_cells import recent_cells
+
+    cell = recent_cells(get_ipython()).last_error()
+    if cell is None:
+        print("Nothing to fix: the last cell you ran did not fail (or a run came after it).")
+        return
+    await run_magic_cell(line, FIX_REQUEST.format(count=cell.count, error=cell.error.splitlines()[0]))
+
+
 def transform(lines: list[str]) -> list[str]:
     """IPython cleanup transformer: ``%%codeact`` cells become an ``await`` of the loop."""
     # Comment lines may come first (a cell magic must be the first line in IPython; this one need
@@ -133,6 +151,10 @@ def transform(lines: list[str]) -> list[str]:
     if head.split() == ["%codeact", "undo"] and len(lines) == first + 1:
         # It waits for the page's answer, which the kernel reads only while the cell awaits.
         return [*lines[:first], "await __import__('codeact_magic.undo').undo.undo_last_run()\n"]
+    if head.split()[:2] == ["%codeact", "fix"] and len(lines) == first + 1:
+        # A run, as a %%codeact cell is: it is awaited.
+        options = head.split(None, 2)[2] if len(head.split()) > 2 else ""
+        return [*lines[:first], f"await __import__('codeact_magic.magic').magic.run_fix({options.strip()!r})\n"]
     if not (head.startswith(MAGIC) and (len(head) == len(MAGIC) or head[len(MAGIC)].isspace())):
         return lines
     line = head[len(MAGIC):].strip()
@@ -156,11 +178,17 @@ def load(shell: Any) -> None:
         # After leading_empty_lines, before the prompt strippers could touch the request's words.
         transformers.insert(1 if transformers else 0, transform)
     shell.register_magic_function(codeact_cell_magic, magic_kind="cell", magic_name="codeact")
+    from .recent_cells import watch
+
+    watch(shell)
     from .status import codeact_line_magic
 
     shell.register_magic_function(codeact_line_magic, magic_kind="line", magic_name="codeact")
 
 
 def unload(shell: Any) -> None:
+    from .recent_cells import unwatch
+
+    unwatch(shell)
     if transform in shell.input_transformers_cleanup:
         shell.input_transformers_cleanup.remove(transform)

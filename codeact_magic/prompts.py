@@ -84,6 +84,9 @@ VARIABLES_TEMPLATE = (
     "Variables already in the kernel (use them as they are; do not redefine them):\n{variables}"
 )
 
+# The user's latest cells since the last run (recent_cells.py): what "that" and "it" may refer to.
+CELLS_TEMPLATE = "Cells the user ran just before this request, latest last:\n{cells}"
+
 FILES_TEMPLATE = "Files the request names (read them with code; do not guess what they hold):\n{files}"
 
 # Ends a request that comes with things to use (tactic: act_first). {answer_how} is how the
@@ -196,6 +199,7 @@ class Prompts:
     execution_error: str = ERROR_TEMPLATE
     variables: str = VARIABLES_TEMPLATE
     files: str = FILES_TEMPLATE
+    cells: str = CELLS_TEMPLATE
     nudge: str = NUDGE_TEMPLATE
     act_first: str = ACT_FIRST_TEMPLATE
     restate: str = RESTATE_TEMPLATE
@@ -222,10 +226,13 @@ class Prompts:
         return template.replace("{python_modules}", block)
 
     def request_message(self, request: str, variables: str = "", files: str = "", *,
-                        act_first: bool = False, final_answer: bool = False) -> str:
-        """The user's request, with what the kernel already holds and the files it names;
-        ``act_first``: ending with the ask to start with code that uses them (when there are any)."""
+                        act_first: bool = False, final_answer: bool = False, cells: str = "") -> str:
+        """The user's request, with the cells they ran just before, what the kernel holds and
+        the files it names; ``act_first``: ending with the ask to start with code that uses them
+        (when there are any)."""
         parts = [request]
+        if cells.strip():
+            parts.append(self.cells.replace("{cells}", cells))
         if variables.strip():
             parts.append(self.variables.replace("{variables}", variables))
         if files.strip():

@@ -12,7 +12,8 @@ from .config import NoModelChosen
 USAGE = "%codeact status      which model a run would use, and the local model server's state\n" \
         "%codeact stop-local  stop the local model server\n" \
         "%codeact undo        remove the cells the last run inserted (alone in its cell)\n" \
-        "%codeact history     what the next run carries of this kernel's conversation"
+        "%codeact history     what the next run carries of this kernel's conversation\n" \
+        "%codeact fix         a run on the error of the last cell you ran (alone in its cell)"
 
 
 def _age(seconds: float) -> str:
@@ -84,5 +85,7 @@ def codeact_line_magic(line: str) -> None:
         print(memory_of(shell).describe(memory_budget(config_of(shell), None)))
     elif command == "undo":
         raise UsageError("%codeact undo must be alone in its cell (it waits for the notebook page)")
+    elif command.split()[:1] == ["fix"]:
+        raise UsageError("%codeact fix must be alone in its cell (it is a run, as %%codeact is)")
     else:
         raise UsageError(f"unknown command {command!r}\nusage:\n{USAGE}")

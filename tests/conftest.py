@@ -74,8 +74,11 @@ def _pin_tactics(shell) -> None:
 def ip(_shell, model):
     from codeact_magic.config import CodeAct
     from codeact_magic.memory import memory_of
+    from codeact_magic.recent_cells import recent_cells
 
-    memory_of(_shell).forget()  # each test is a conversation of its own, as in a fresh kernel
+    # Each test is a conversation of its own, as in a fresh kernel.
+    memory_of(_shell).forget()
+    recent_cells(_shell).cells.clear()
     yield _shell
     for c in _shell.configurables:
         if isinstance(c, CodeAct):  # back to the defaults for the next test

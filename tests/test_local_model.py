@@ -47,7 +47,8 @@ def test_dev_task_set(local_kernel):
         local_kernel.execute("%reset -f")
         if task.setup:
             assert local_kernel.execute(task.setup)[0]["status"] == "ok"
-        content, msgs = local_kernel.execute(f"%%codeact\n{task.request}", timeout=300)
+        # Each task a conversation of its own (runs in one kernel otherwise go on with each other).
+        content, msgs = local_kernel.execute(f"%%codeact --new\n{task.request}", timeout=300)
         assert content["status"] == "ok", content
         info = run_info(local_kernel)
         assert info["model"] == MODEL_ID and info["cost"] == 0.0
@@ -91,7 +92,7 @@ def test_dabench_slice(local_kernel):
     results = []
     for q in questions:
         local_kernel.execute("%reset -f")
-        content, msgs = local_kernel.execute(f"%%codeact\n{q.request()}", timeout=600)
+        content, msgs = local_kernel.execute(f"%%codeact --new\n{q.request()}", timeout=600)
         assert content["status"] == "ok", content
         info = run_info(local_kernel)
         ok = score(q, info["answer"])["solved"]
@@ -105,6 +106,25 @@ def test_dabench_slice(local_kernel):
                        for qid, ok, steps, answer in results)
     print(report)
     assert sum(ok for _, ok, _, _ in results) >= DABENCH_MIN_SOLVED, report
+
+
+@pytest.mark.timeout(900)
+def test_a_follow_up_request_goes_on_from_the_run_before(local_kernel, tmp_path):
+    # Two cells, as a user writes them: the second names neither the file nor the DataFrame.
+    data = tmp_path / "survey.csv"
+    data.write_text("city,price,rating,visits\n" + "\n".join(
+        ["Oslo,10,4,1", "Rome,,5,2", "Lima,12,,3", "Oslo,9,,4", "Rome,11,3,", "Lima,,,6",
+         "Oslo,13,,7", "Rome,10,2,8"]) + "\n")
+    local_kernel.execute("%reset -f")
+    content, _ = local_kernel.execute(f"%%codeact --new\nLoad {data} into a DataFrame called survey.",
+                                      timeout=300)
+    assert content["status"] == "ok" and local_kernel.value("type(survey).__name__") == "DataFrame"
+    content, msgs = local_kernel.execute("%%codeact\nWhich column has the most missing values?",
+                                         timeout=300)
+    assert content["status"] == "ok"
+    info = run_info(local_kernel)
+    assert local_kernel.value("codeact_magic.last_run().earlier") > 0  # it went on from the first
+    assert info["status"] == "answered" and "rating" in info["answer"], info
 
 
 @pytest.mark.timeout(900)
@@ -122,7 +142,7 @@ def test_the_server_is_shared_by_kernels_and_a_stale_one_is_replaced(local_kerne
         stale = {**state.__dict__, "pid": 999_999}
         (Path(state.log).parent / "server.json").write_text(__import__("json").dumps(stale))
         local_kernel.execute("%reset -f")  # the earlier tests' variables are not this question's
-        content, msgs = local_kernel.execute("%%codeact\nWhat is 12 * 12? Compute it.", timeout=300)
+        content, msgs = local_kernel.execute("%%codeact --new\nWhat is 12 * 12? Compute it.", timeout=300)
         # The run went through the new server (what the model answered is the dev set's matter).
         assert content["status"] == "ok" and "Answered after" in texts(msgs)
         fresh = read_state()
