@@ -46,7 +46,8 @@ class FollowUp:
     """The loop sent the model a message of its own (not an output): ``kind`` is "nudge" (it
     answered without running code), "review" (the request restated before the answer), "stall"
     (it repeated itself), "resample" (it repeated itself again: asked once more at a temperature),
-    "line" (a step failed on the same line as the one before), "cut" (its reply ended before it was
+    "line" (a step failed on the same line as the one before), "form" (the answer lacks the form
+    the request gives), "cut" (its reply ended before it was
     whole), "empty" (it said nothing), "given" or "language"."""
 
     kind: str
@@ -64,6 +65,7 @@ FOLLOW_UP_LABELS = {
     "stall": "repeated itself: asked for another way",
     "resample": "repeated itself again: asked once more, sampled",
     "line": "failed on the same line again: told to change that line",
+    "form": "answered not in the form asked: shown the form",
     "cut": "the reply ended before it was whole: asked again",
     "empty": "the reply was empty: asked again",
     "given": "defined again a function it was given: told to use it",

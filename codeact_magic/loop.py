@@ -17,6 +17,7 @@ from .control import AutoControl, Control
 from .events import (Event, FollowUp, ModelText, ModelWaiting, RunFinished, RunStarted, StepFinished,
                      StepStarted)
 from .executor import Execution, Executor, RunInProgress
+from .answer_form import find as find_answer_form
 from .given import invented, redefined, without
 from .kernel_context import KernelContext
 from .model import Message, Model, ModelReply, TextDelta, Waiting
@@ -53,6 +54,7 @@ class _Said:
 
     nudged: bool = False
     reviewed: bool = False
+    formed: bool = False  # told the answer lacks the request's form (tactic: answer_form)
     warned_repeat: bool = False
     resampled: bool = False  # a repeat after the warning was met with a sampled reply
     explore: bool = False  # the next reply is sampled (tactic: resample)
@@ -121,6 +123,11 @@ async def codeact_loop(
                                      act_first=tactics.act_first, final_answer=tactics.final_answer))
     request_at = len(chat.messages) - 1  # kept whole when the window is short
     said = _Said()
+    form = find_answer_form(run.request) if tactics.answer_form else None
+
+    def wrong_form(answer: str) -> list[str]:
+        """What the answer lacks of the request's form, if the model is still to be told."""
+        return form.missing(answer) if form is not None and not said.formed else []
     streamed = ""  # the reply so far, counted if it is cut short by a Stop or an interrupt
 
     def secrets() -> list[str]:
@@ -219,6 +226,14 @@ async def codeact_loop(
                         chat.say("user", message)
                         yield follow_up("nudge", message)
 
+                    case Answer(text) if run.steps and (missing := wrong_form(text)):
+                        # In place of the restated request: the form itself, and what is missing.
+                        said.formed = said.reviewed = True
+                        chat.say("assistant", text)
+                        message = prompts.wrong_form(text, form.text, missing, from_code=False)
+                        chat.say("user", message)
+                        yield follow_up("form", message)
+
                     case Answer(text) if _review_due(tactics, said, run):
                         said.reviewed = True
                         chat.say("assistant", text)
@@ -308,7 +323,13 @@ async def codeact_loop(
                         if execution.answer is not None and answer is None:
                             feedback += ("\n(final_answer() was called, but the step failed after it, "
                                          "so that answer was not taken.)")
-                        if answer is not None and _review_due(tactics, said, run):
+                        if answer is not None and (missing := wrong_form(answer.text)):
+                            said.formed = said.reviewed = True
+                            said.pending = (answer.text, index)
+                            message = prompts.wrong_form(answer.text, form.text, missing, from_code=True)
+                            chat.say("user", feedback + "\n\n" + message)
+                            yield follow_up("form", message)
+                        elif answer is not None and _review_due(tactics, said, run):
                             said.reviewed, said.pending = True, (answer.text, index)
                             message = _before_answer(prompts, tactics, answer.text, run.request,
                                                      from_code=True)

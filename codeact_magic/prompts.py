@@ -116,6 +116,11 @@ REVIEW_CODE_TEMPLATE = (
     "If {answer} is exactly what the request asks for, in the form it asks (names, rounding, units), "
     "send the same final_answer call again. If not, call final_answer with the corrected answer."
 )
+# The answer lacks the literal parts of the form the request gives (tactic: answer_form).
+FORM_TEMPLATE = (
+    "Your answer {answer} is not in the form the request asks for:\n{form}\n\nIt lacks {missing}. "
+    "Give the same values in exactly that form: {how}."
+)
 # final_answer() was handed nothing (None, an empty value): that answers no request.
 REVIEW_NOTHING_TEMPLATE = (
     "{answer} is no answer: your code has not found the result yet. Print the values it computed to "
@@ -205,6 +210,7 @@ class Prompts:
     restate: str = RESTATE_TEMPLATE
     check: str = CHECK_TEMPLATE
     review_code: str = REVIEW_CODE_TEMPLATE
+    form: str = FORM_TEMPLATE
     review_words: str = REVIEW_WORDS_TEMPLATE
     review_nothing: str = REVIEW_NOTHING_TEMPLATE
     repeated_code: str = REPEATED_CODE_TEMPLATE
@@ -265,6 +271,15 @@ class Prompts:
         else:
             text += self.review_code if from_code else self.review_words
         return text.replace("{request}", request.strip()).replace("{answer}", answer.strip())
+
+    def wrong_form(self, answer: str, form: str, missing: list[str], *, from_code: bool) -> str:
+        """The answer lacks ``missing``, literal parts of the ``form`` the request gives."""
+        how = ("call final_answer with the whole answer, as one string in that form" if from_code
+               else "write the whole answer in that form")
+        shown = answer.strip() if len(answer) <= 200 else answer.strip()[:200] + "…"
+        return (self.form.replace("{answer}", repr(shown) if "\n" not in shown else f"\n{shown}\n")
+                .replace("{form}", form.strip()).replace("{missing}", ", ".join(missing))
+                .replace("{how}", how))
 
     def nudge_for(self, request: str, given: bool = False) -> str:
         """A run's first reply came without code (tactic: nudge). The request is repeated: sent

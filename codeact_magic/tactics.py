@@ -41,6 +41,10 @@ class Tactics:
     # When the model is about to answer, it is shown the request again and asked for the answer
     # exactly in the form the request asks for.
     restate: bool = True
+    # When the request gives the answer's form with literal parts ("@mean[value]", "'Answer: ...'")
+    # and the answer lacks them, the model is shown that form and what is missing, once, in place
+    # of the restated request (answer_form.py).
+    answer_form: bool = True
     # Before an answer is taken, the model is asked once to check it against the outputs.
     check: bool = False
     # The same code again, or the same error three times: the model is told what it repeated (and
@@ -59,7 +63,7 @@ class Tactics:
 DEFAULT = Tactics()
 # The 0.1 loop, for comparison: plain answers in words, nothing sent back, a line per variable.
 NONE = Tactics(final_answer=False, require_code="never", nudge=False, act_first=False,
-               keep_given=False, restate=False, check=False, stall_warning=False, resample=False,
+               keep_given=False, restate=False, answer_form=False, check=False, stall_warning=False, resample=False,
                context="names")
 _BASES = {"default": DEFAULT, "none": NONE}
 

@@ -195,6 +195,10 @@ def test_bench_writes_outcomes_export_reads_and_a_report(tmp_path, model):
     assert all(r["trajectory"][-1] == {"role": "assistant", "content": "@answer[1]"} for r in rows)
     assert [r["score"]["solved"] for r in rows] == [False, True, False]  # the benchmark's scoring
     assert all(r["follow_ups"] == ["nudge"] for r in rows)  # an answer without code was sent back
+    # Each question alone: no earlier question's conversation, no harness cell told as the user's.
+    assert all([m["role"] for m in r["trajectory"]][:2] == ["system", "user"] for r in rows)
+    assert not any("Cells the user ran" in m["content"] or "earlier run" in m["content"]
+                   for r in rows for m in r["trajectory"])
     report = (out / "dabench.md").read_text()
     assert f"3 questions, {MODEL}" in report and "| ours" in report and "DAAgent-7B 51.4 %" in report
     assert "What the loop sent back (runs, of them solved): nudge 3 (1)" in report

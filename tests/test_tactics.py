@@ -165,6 +165,41 @@ def test_the_grammar_accepts_a_reply_with_a_block_and_nothing_else():
     assert grammar is not None
 
 
+# ---- answer_form ----
+
+FORM_REQUEST = ("What is the total of 19 and 23?\n\nAnswer format: @total[value] where value is an "
+                "integer.")
+
+
+def test_an_answer_not_in_the_form_the_request_gives_is_shown_that_form(ip, model):
+    model.reset(code("total = 19 + 23\nfinal_answer(total)"), code("final_answer(f'@total[{total}]')"),
+                "never asked")
+    run = codeact(ip, model, FORM_REQUEST, "none,+final_answer,+answer_form,+restate")
+    told = sent(model, 1)[-1]["content"]
+    assert told.startswith("Execution result:\nfinal_answer received: 42\n\n")
+    assert told.endswith("Your answer '42' is not in the form the request asks for:\nAnswer format: "
+                         "@total[value] where value is an integer.\n\nIt lacks @total[. Give the same "
+                         "values in exactly that form: call final_answer with the whole answer, as one "
+                         "string in that form.")
+    # In the form now: taken without the restated request (the form message was the review).
+    assert run.answer == "@total[42]" and run.follow_ups == ["form"] and len(model.requests) == 2
+
+
+def test_an_answer_in_words_not_in_the_form_is_shown_it_and_one_in_it_is_not(ip, model):
+    model.reset(code("print(19 + 23)"), "The total is 42.", "@total[42]")
+    run = codeact(ip, model, FORM_REQUEST, "none,+answer_form")
+    assert sent(model, 2)[-1]["content"].endswith("write the whole answer in that form.")
+    assert run.answer == "@total[42]"
+    model.reset(code("print(19 + 23)"), "@total[42]")
+    run = codeact(ip, model, FORM_REQUEST, "none,+answer_form")
+    assert run.answer == "@total[42]" and len(model.requests) == 2 and run.follow_ups == []
+    # Without the tactic: the restated request, as before.
+    model.reset(code("total = 19 + 23\nfinal_answer(total)"), code("total = 19 + 23\nfinal_answer(total)"))
+    run = codeact(ip, model, FORM_REQUEST, "none,+final_answer,+restate")
+    assert sent(model, 1)[-1]["content"].split("\n\n", 1)[1].startswith("Before your answer is final")
+    assert run.answer == "42"
+
+
 # ---- stalls ----
 
 def test_the_same_code_again_is_told_once_then_stops(ip, model):

@@ -146,6 +146,22 @@ def test_same_code_twice_is_a_stall_whitespace_aside():
     assert not repeats_last_code("print(x)", steps)
 
 
+def test_the_answer_form_a_request_gives_is_found_with_its_literal_parts():
+    from codeact_magic.answer_form import find
+
+    form = find("Mean and median of price?\n\nConstraints: two decimals.\n\nAnswer format: "
+                "@price_mean[mean] @price_median[median], each rounded to two decimals.\n\nData: a.csv")
+    assert form.text.startswith("Answer format: @price_mean[mean]")
+    assert form.markers == ("@price_mean[", "@price_median[")
+    assert form.missing("@price_mean[3.10] and the median is 2") == ["@price_median["]
+    # A quoted label that starts the answer (M3ToolEval's rule), on a line of its own.
+    rule = find("Find the cheapest flight.\nWhen you are done, output the result using 'Answer: your answer'")
+    assert rule.markers == ("Answer:",) and rule.missing("Answer: 120") == []
+    # A form in prose, or brackets that are not a stated form: nothing to check.
+    assert find("Total sales, rounded to two decimals, in dollars?") is None
+    assert find("Sum df_sales[amount] by city.") is None
+
+
 def _raised(code: str) -> BaseException:
     import linecache
 

@@ -1,0 +1,52 @@
+"""The form a request asks its answer in, and whether an answer is in it.
+
+A small model computes the right value and hands it over bare ("0.252") when the request asked for
+``@correlation[0.25]`` or "Answer: 0.25": shown the whole request again, it confirms its answer.
+What works better is to point at the form itself and at what the answer lacks. Only forms with
+literal parts are checked: named slots (``@name[value]``, ``name[value]``) and a quoted label
+("using 'Answer: your answer'"); a form in prose ("rounded to two decimals") is left to the model.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# A paragraph or sentence that says how to answer.
+_FORM_CUES = re.compile(
+    r"^\s*(answer|output|response|result)\s+format\s*:|\bformat\s*:|\bin (the|this) (format|form)\b|"
+    r"\bformatted as\b|\boutput the (result|answer) using\b|\banswer (in|with) the form\b",
+    re.IGNORECASE | re.MULTILINE)
+# Named slots: "@mean_price[mean]", "price_range[value]" (an identifier with an underscore or an @).
+_SLOT = re.compile(r"(@[A-Za-z_]\w*|\b[A-Za-z]+_\w+)\[")
+# A quoted label that starts the answer: 'Answer: your answer', "Result: ...".
+_LABEL = re.compile(r"""['"`]([A-Z][A-Za-z ]{1,30}:)\s*[^'"`\n]*['"`]""")
+
+
+@dataclass(frozen=True)
+class AnswerForm:
+    text: str  # the passage of the request that gives the form
+    markers: tuple[str, ...]  # literal parts an answer in that form holds: "@mean[", "Answer:"
+
+    def missing(self, answer: str) -> list[str]:
+        return [m for m in self.markers if m not in answer]
+
+
+def _passages(request: str) -> list[str]:
+    """The request's paragraphs, or its lines when it has no blank lines."""
+    parts = [p.strip() for p in re.split(r"\n\s*\n", request) if p.strip()]
+    if len(parts) == 1:
+        parts = [p.strip() for p in request.splitlines() if p.strip()]
+    return parts
+
+
+def find(request: str) -> AnswerForm | None:
+    """The form the request asks for, if it states one with literal parts."""
+    for passage in _passages(request):
+        if not _FORM_CUES.search(passage):
+            continue
+        markers = [m.group(1) + "[" for m in _SLOT.finditer(passage)]
+        markers += [m.group(1) for m in _LABEL.finditer(passage)]
+        if markers:
+            return AnswerForm(passage, tuple(dict.fromkeys(markers)))
+    return None
