@@ -115,6 +115,7 @@ def _litellm_model(choice: ModelChoice, config: CodeAct, api_base: str | None) -
         reply_timeout=config.reply_timeout,
         rate_limit_retries=config.rate_limit_retries,
     )
+    backend.vision = config.vision == "on" or (config.vision == "auto" and backend.supports_vision())
     return backend, backend.context_tokens()
 
 

@@ -112,6 +112,11 @@ class CodeAct(Configurable):
         "conversation: oldest runs told in short first, then left out; at most a third of the "
         "model's window). 0: every run starts afresh."
     ).tag(config=True)
+    vision = Enum(
+        ["auto", "on", "off"], default_value="auto",
+        help="Send the figures a step draws to the model as images: auto (where litellm knows the "
+        "model sees images), on, or off (a line of text: kind and size)."
+    ).tag(config=True)
     show_cells = Bool(
         True, help="Tell the model the last few cells the user ran since the previous run (source, "
         "value, and the whole error of the latest if it failed)."

@@ -15,6 +15,7 @@ from typing import Any, Callable, ContextManager, Iterator, Protocol
 from .capture import BoundedText, tee_std_streams
 from .final_answer import Delivered, Slot, offered
 from .harness_frames import without_harness_frames
+from .images import MAX_IMAGES, StepImage, from_bundle
 from .interrupts import Guard, StepTimeout
 from .redact import namespace_secrets
 
@@ -47,6 +48,7 @@ class Execution:
     stdout: BoundedText
     stderr: BoundedText
     displays: list[str] = field(default_factory=list)
+    images: list[StepImage] = field(default_factory=list)  # of the displays, those a model could see
     result: str | None = None
     error: BaseException | None = None
     error_before_exec: bool = False
@@ -68,16 +70,22 @@ def _stdin_unavailable() -> Iterator[None]:
 
 
 def _display_text(data: dict) -> str:
-    """The text a model can read from a display's MIME bundle."""
+    """The text a model can read from a display's MIME bundle (an image: its kind and size)."""
+    image = from_bundle(data)
+    shown = image.describe() if image else ""
     if "text/plain" in data:
         text = data["text/plain"]
-        rich = [m for m in data if m.startswith("image/")]
-        return f"{text} [{', '.join(rich)} shown to the user]" if rich else text
+        rich = [m for m in data if m.startswith("image/") and (image is None or m != image.mime)]
+        more = f"[{', '.join(rich)} shown to the user]" if rich else ""
+        return " ".join(part for part in (text, shown, more) if part)
+    if image is not None and set(data) == {image.mime}:
+        return shown
     return "[" + ", ".join(sorted(data)) + " shown to the user]"
 
 
 @contextmanager
-def _record_displays(shell: Any, into: list[str], limit: int) -> Iterator[None]:
+def _record_displays(shell: Any, into: list[str], limit: int,
+                     images: list[StepImage] | None = None) -> Iterator[None]:
     """Record display() outputs; the message still goes to the frontend unchanged.
 
     Only ipykernel's publisher has hooks. In a terminal, displays are printed to stdout, where the
@@ -93,9 +101,12 @@ def _record_displays(shell: Any, into: list[str], limit: int) -> Iterator[None]:
     def hook(msg: dict) -> dict:
         nonlocal size
         if msg.get("msg_type") in ("display_data", "update_display_data") and size < limit:
-            text = _display_text(msg.get("content", {}).get("data", {}))
+            data = msg.get("content", {}).get("data", {})
+            text = _display_text(data)
             into.append(text)
             size += len(text)
+            if images is not None and len(images) < MAX_IMAGES and (image := from_bundle(data)):
+                images.append(image)
         return msg
 
     pub.register_hook(hook)
@@ -233,6 +244,7 @@ class Executor:
         guard, shell = self._guard, self.shell
         stdout, stderr = BoundedText(self.capture_limit), BoundedText(self.capture_limit)
         displays: list[str] = []
+        images: list[StepImage] = []
         failed_commands: list[tuple[str, int]] = []
         slot = Slot()
         try:
@@ -244,7 +256,7 @@ class Executor:
         router = self.router_factory(index) if self.router_factory else None
         with _stdin_unavailable(), tee_std_streams(
             stdout, stderr, router.stream if router else None
-        ) as paused, _record_displays(shell, displays, self.capture_limit), _unrecorded_shell_output(
+        ) as paused, _record_displays(shell, displays, self.capture_limit, images), _unrecorded_shell_output(
             shell, paused
         ), _shell_exit_statuses(shell, failed_commands), router.capture(
             shell
@@ -274,6 +286,7 @@ class Executor:
             stdout=stdout,
             stderr=stderr,
             displays=displays,
+            images=images,
             error=error,
             error_before_exec=before,
             answer=slot.delivered,
@@ -284,4 +297,6 @@ class Executor:
         if result is not None and result.result is not None and error is None:
             data, _ = shell.display_formatter.format(result.result)
             execution.result = _display_text(data)
+            if len(images) < MAX_IMAGES and (image := from_bundle(data)):
+                images.append(image)
         return execution

@@ -19,6 +19,7 @@ from .events import (Event, FollowUp, ModelText, ModelWaiting, RunFinished, RunS
 from .executor import Execution, Executor, RunInProgress
 from .answer_form import find as find_answer_form
 from .given import invented, redefined, without
+from .images import StepImage, parts
 from .kernel_context import KernelContext
 from .model import Message, Model, ModelReply, TextDelta, Waiting
 from .observation import ANSWER_RECEIVED, observe, step_error
@@ -67,6 +68,8 @@ class _Said:
     kept_given: bool = False  # told not to define again what the user gave
     skipped: int = 0
     turn: int = 0
+    # The images of the step just run, for the next call only: (the message they go with, images).
+    images: tuple[int, list[StepImage]] | None = None
 
 
 @dataclass
@@ -163,8 +166,8 @@ async def codeact_loop(
                 reply: ModelReply | None = None
                 streamed = ""
                 explore, said.explore = said.explore, False
-                async for chunk in model.stream(run.messages, require_code=require_code,
-                                                explore=explore):
+                sending, said.images = _with_images(run.messages, said.images), None
+                async for chunk in model.stream(sending, require_code=require_code, explore=explore):
                     if isinstance(chunk, TextDelta):
                         streamed += chunk.text
                         yield ModelText(chunk.text, said.turn)
@@ -356,6 +359,9 @@ async def codeact_loop(
                             yield follow_up("line", message)
                         else:
                             chat.say("user", feedback)
+                        if execution.images and getattr(model, "vision", False) \
+                                and chat.messages[-1]["role"] == "user":
+                            said.images = (len(chat.messages) - 1, execution.images)
                         if run.status is None and not await control.resume(index):
                             end("stopped", STOPPED_BY_USER)
     except RunInProgress as exc:
@@ -384,6 +390,16 @@ def _sendable(text: str, hidden: list[str]) -> str:
     name decoded with surrogate escapes, say), which no request body can carry; the model sees
     them escaped, as Python's repr shows them."""
     return redact(text, hidden).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _with_images(messages: list[Message], images: tuple[int, list[StepImage]] | None) -> list[Message]:
+    """``messages`` with the step's images added to the message they go with (once: the record
+    of the conversation keeps its line of text for each)."""
+    if images is None or images[0] >= len(messages):
+        return messages
+    at, shown = images
+    return [*messages[:at], {**messages[at], "content": parts(messages[at]["content"], shown)},
+            *messages[at + 1:]]
 
 
 def _over_budget(run: Run, limits: Limits) -> str | None:

@@ -164,6 +164,8 @@ class LiteLLM:
     free: bool = False  # a model that costs nothing (the embedded one): cost 0, not "unknown"
     # The server takes a GBNF grammar per request (llama.cpp's does): ``require_code`` is enforced.
     grammar: bool = False
+    # The model sees images: a step's figures are sent to it (images.py).
+    vision: bool = False
     # Asked before each call (in a thread): a line to show while the server is busy elsewhere, or None.
     busy_note: Callable[[], str | None] | None = None
     # Exact (prompt, completion) tokens of a reply the server sent no usage for, or None.
@@ -199,6 +201,13 @@ class LiteLLM:
         if require_code and self.grammar:
             params["extra_body"] = {**params.get("extra_body", {}), "grammar": CODE_GRAMMAR}
         return params
+
+    def supports_vision(self) -> bool:
+        """Whether litellm knows this model to take images."""
+        try:
+            return bool(import_litellm().supports_vision(model=self.name))
+        except Exception:
+            return False
 
     def context_tokens(self) -> int | None:
         """The model's input window, where litellm knows it."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 
@@ -272,3 +273,44 @@ def test_a_hub_admin_sets_the_model_endpoint_and_key_variable_in_the_environment
         assert "sk-class-key" not in str(model.requests) and "sk-class-key" not in texts(msgs)
     finally:
         k.shutdown()
+
+
+# ---- figures: images for a model that sees, a line of text for one that does not ----
+
+FIGURE = ("import matplotlib\nmatplotlib.use('module://matplotlib_inline.backend_inline')\n"
+          "import matplotlib.pyplot as plt\nplt.figure(figsize=(30, 2), dpi=100)\n"
+          "plt.plot([1, 3, 2])\nplt.show()")
+
+
+def _png_size(url: str) -> tuple[int, int]:
+    import base64
+    import struct
+
+    raw = base64.b64decode(url.split(",", 1)[1])
+    assert raw[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", raw[16:24])
+
+
+def test_a_figure_goes_to_a_vision_model_as_an_image_once_downscaled(kernel, model):
+    kernel.execute("%config CodeAct.vision = 'on'")
+    try:
+        model.reset(code(FIGURE), code("print('next')"), "A line that rises then falls.")
+        reply, _ = codeact(kernel, model, "plot it")
+        assert reply["status"] == "ok"
+        [text, image] = model.requests[1]["messages"][-1]["content"]
+        # (The inline backend crops the figure to what is drawn.)
+        assert text["type"] == "text" and re.search(r"\[image/png (\d{4})×\d+ shown to the user\]", text["text"])
+        assert image["type"] == "image_url" and image["image_url"]["url"].startswith("data:image/png;base64,")
+        assert max(_png_size(image["image_url"]["url"])) == 1024  # downscaled, its shape kept
+        # Sent with the call after its step only; the conversation keeps the line of text.
+        assert all(isinstance(m["content"], str) for m in model.requests[2]["messages"])
+        assert kernel.value("codeact_magic.last_run().steps[0].output").count("image/png") == 1
+    finally:
+        kernel.execute("%config CodeAct.vision = 'auto'")
+
+
+def test_a_text_only_model_is_told_what_a_figure_is(kernel, model):
+    model.reset(code(FIGURE), "Done.")
+    codeact(kernel, model, "plot it", "--new")
+    told = model.requests[1]["messages"][-1]["content"]
+    assert isinstance(told, str) and re.search(r"\[image/png \d+×\d+ shown to the user\]", told)

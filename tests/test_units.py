@@ -162,6 +162,31 @@ def test_the_answer_form_a_request_gives_is_found_with_its_literal_parts():
     assert find("Sum df_sales[amount] by city.") is None
 
 
+def test_an_image_is_told_by_kind_and_size_and_sent_downscaled():
+    import base64
+    import io
+
+    from PIL import Image
+
+    from codeact_magic.images import StepImage, downscaled, from_bundle, parts
+
+    def encoded(fmt: str, size: tuple[int, int]) -> str:
+        out = io.BytesIO()
+        Image.new("RGB", size, "red").save(out, fmt)
+        return base64.b64encode(out.getvalue()).decode()
+
+    for fmt, mime in (("PNG", "image/png"), ("JPEG", "image/jpeg"), ("GIF", "image/gif")):
+        image = from_bundle({"text/plain": "<Figure>", mime: encoded(fmt, (640, 480))})
+        assert image.mime == mime and image.describe() == f"[{mime} 640×480 shown to the user]"
+    small = StepImage("image/png", encoded("PNG", (640, 480)))
+    assert downscaled(small) is small
+    big = downscaled(StepImage("image/jpeg", encoded("JPEG", (4000, 1000))))
+    assert big.mime == "image/png" and big.size == (1024, 256)
+    sent = parts("Execution result:", [small] * 5)
+    assert sent[0] == {"type": "text", "text": "Execution result:"} and len(sent) == 1 + 3  # a few
+    assert from_bundle({"text/plain": "x"}) is None
+
+
 def _raised(code: str) -> BaseException:
     import linecache
 
