@@ -487,3 +487,46 @@ def test_undo_removes_the_runs_cells_and_only_them(page, lab, model):
     assert sources[:2] == ["%load_ext codeact_magic", "x = 1"] and sources[-1] == "%codeact undo"
     assert sum("%%codeact" in s for s in sources) == 2  # both requests stay
     page.screenshot(path=str(ARTIFACTS / "undo.png"))
+
+
+def test_the_panel_goes_on_with_the_conversation_shows_it_after_a_reload_and_starts_a_new_one(
+        page, lab, model):
+    model.reset(code("squares = [n * n for n in range(4)]\nprint(squares)"), "They are 0, 1, 4 and 9.")
+    open_notebook(page, lab, "chat.ipynb", ["%load_ext codeact_magic"])
+    send_from_panel(page, "the first four squares")
+    page.locator(".jp-codeact-final").wait_for(timeout=60_000)
+    wait_idle(page)
+    model.reset("Their sum is 14.")
+    send_from_panel(page, "and their sum?")
+    expect(page.locator(".jp-codeact-final")).to_have_count(2, timeout=60_000)
+    wait_idle(page)
+    # The second request went on from the first (the kernel's conversation).
+    said = [m["content"] for m in model.requests[0]["messages"]]
+    assert said[1].startswith("the first four squares") and said[-1].startswith("and their sum?")
+    page.locator(".jp-Notebook").click()
+    page.keyboard.press("Control+s")
+    time.sleep(1)
+
+    # A reload: the panel reads the conversation back from the cells.
+    page.reload()
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    wait_idle(page)
+    page.keyboard.press("Control+Shift+Y")
+    panel = page.locator(".jp-codeact-panel")
+    expect(panel.locator(".jp-codeact-request")).to_have_count(2, timeout=30_000)
+    expect(panel.locator(".jp-codeact-request").nth(1)).to_contain_text("and their sum?")
+    expect(panel.locator(".jp-codeact-final").nth(0)).to_contain_text("They are 0, 1, 4 and 9.")
+    expect(panel.locator(".jp-codeact-final").nth(1)).to_contain_text("Their sum is 14.")
+    expect(panel.locator(".jp-codeact-step")).to_have_count(1)
+    page.screenshot(path=str(ARTIFACTS / "panel-after-reload.png"))
+
+    # New chat: the panel starts empty and the next request starts a new conversation.
+    panel.locator(".jp-codeact-new").click()
+    expect(panel.locator(".jp-codeact-request")).to_have_count(0)
+    expect(panel.locator(".jp-codeact-log")).to_contain_text("New conversation")
+    model.reset("Hello.")
+    send_from_panel(page, "hello")
+    expect(panel.locator(".jp-codeact-final")).to_have_count(1, timeout=60_000)
+    assert [m["role"] for m in model.requests[0]["messages"]] == ["system", "user"]
+    assert cell_sources(page)[-2].startswith("%%codeact --new ") or any(
+        s.startswith("%%codeact --new") for s in cell_sources(page))

@@ -8,7 +8,7 @@ import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { Widget } from '@lumino/widgets';
 
 import type { IFinal, IHello, IStepDone, IStepStarted } from './protocol';
-import { lastRunId, removeRun } from './transcript';
+import { codeactMetadata, lastRunId, removeRun } from './transcript';
 
 export interface IPanelSettings {
   model: string;
@@ -67,6 +67,36 @@ export function variablesLine(created: string[], changed: string[]): string {
   return parts.length ? `Variables: ${parts.join(' · ')}` : '';
 }
 
+/**
+ * The conversation as the notebook's cells hold it: each `%%codeact` cell's request, the steps its
+ * run inserted, and the answer cell. What the panel shows after a page reload.
+ */
+function conversationOf(panel: NotebookPanel): Entry[] {
+  const entries: Entry[] = [];
+  const cells = panel.content.model?.cells;
+  if (!cells) {
+    return entries;
+  }
+  for (let i = 0; i < cells.length; i++) {
+    const cell = cells.get(i);
+    const meta = codeactMetadata(cell);
+    const source = cell.sharedModel.getSource();
+    if (!meta && cell.type === 'code') {
+      const lines = source.split('\n');
+      const first = lines.findIndex(line => line.trim() && !line.trim().startsWith('#'));
+      if (first >= 0 && /^%%codeact(\s|$)/.test(lines[first].trim())) {
+        entries.push({ kind: 'request', text: lines.slice(first + 1).join('\n').trim() });
+      }
+    } else if (meta && meta.step === 'answer') {
+      entries.push({ kind: 'final', status: 'answered', answer: source, note: null, summary: '', variables: '' });
+    } else if (meta) {
+      const count = (cell as any).executionCount ?? null;
+      entries.push({ kind: 'step', index: meta.step as number, code: source, status: meta.status, count, runId: meta.run_id });
+    }
+  }
+  return entries;
+}
+
 export class CodeactPanel extends Widget {
   constructor(private rendermime: IRenderMimeRegistry) {
     super();
@@ -84,6 +114,8 @@ export class CodeactPanel extends Widget {
         <textarea rows="3" placeholder="Ask for something to compute, in plain words. Enter sends, Shift+Enter for a new line."></textarea>
         <div class="jp-codeact-buttons">
           <span class="jp-codeact-hint"></span>
+          <button class="jp-codeact-new jp-mod-styled"
+            title="Start a new conversation: the next request does not go on from the earlier ones">New chat</button>
           <button class="jp-codeact-undo jp-mod-styled" disabled
             title="Remove the cells the last run inserted (your cells stay; its variables stay in the kernel)">Undo</button>
           <button class="jp-codeact-stop jp-mod-styled jp-mod-warn" disabled>Stop</button>
@@ -99,12 +131,15 @@ export class CodeactPanel extends Widget {
     this.sendButton.addEventListener('click', () => void this.send());
     this.stopButton.addEventListener('click', () => void this.stop());
     this.undoButton.addEventListener('click', () => this.undo());
+    this.newButton.addEventListener('click', () => this.newChat());
     this.update();
   }
 
   private notebook: NotebookPanel | null = null;
   private logs = new WeakMap<NotebookPanel, Entry[]>();
   private running = new WeakMap<NotebookPanel, boolean>();
+  // Notebooks whose next request starts a new conversation (New chat was pressed).
+  private fresh = new WeakSet<NotebookPanel>();
   private settings: IPanelSettings = { model: '', apiBase: '', maxSteps: 0 };
 
   private get textarea(): HTMLTextAreaElement {
@@ -118,6 +153,9 @@ export class CodeactPanel extends Widget {
   }
   private get undoButton(): HTMLButtonElement {
     return this.node.querySelector('.jp-codeact-undo')!;
+  }
+  private get newButton(): HTMLButtonElement {
+    return this.node.querySelector('.jp-codeact-new')!;
   }
 
   focusInput(): void {
@@ -138,6 +176,13 @@ export class CodeactPanel extends Widget {
     if (panel) {
       panel.sessionContext.kernelChanged.connect(this.render, this);
       panel.sessionContext.statusChanged.connect(this.render, this);
+      // After a reload the conversation is read back from the notebook's cells.
+      void panel.context.ready.then(() => {
+        if (!this.log(panel).length) {
+          this.logs.set(panel, conversationOf(panel));
+          this.refresh(panel);
+        }
+      });
     }
     this.render();
   }
@@ -232,8 +277,25 @@ export class CodeactPanel extends Widget {
 
   // ---- actions ----
 
-  private magicLine(): string {
+  /** The next request starts a new conversation; the panel shows it from here. */
+  newChat(): void {
+    const panel = this.notebook;
+    if (!panel || this.running.get(panel)) {
+      return;
+    }
+    this.fresh.add(panel);
+    this.logs.set(panel, [
+      { kind: 'note', text: 'New conversation: the next request does not go on from the earlier ones (the kernel keeps its variables).' }
+    ]);
+    this.refresh(panel);
+  }
+
+  private magicLine(panel: NotebookPanel): string {
     const parts = ['%%codeact'];
+    if (this.fresh.has(panel)) {
+      parts.push('--new');
+      this.fresh.delete(panel);
+    }
     if (this.settings.model) {
       parts.push('--model', this.settings.model);
     }
@@ -268,7 +330,7 @@ export class CodeactPanel extends Widget {
     kernel.requestExecute({ code: '%load_ext codeact_magic', silent: true, store_history: false });
     const model = panel.content.model!;
     const index = model.cells.length;
-    model.sharedModel.insertCell(index, { cell_type: 'code', source: `${this.magicLine()}\n${text}` } as any);
+    model.sharedModel.insertCell(index, { cell_type: 'code', source: `${this.magicLine(panel)}\n${text}` } as any);
     panel.content.activeCellIndex = index;
     panel.content.deselectAll();
     // Runs the cell; not awaited here, the run reports over the comm.
@@ -348,6 +410,7 @@ export class CodeactPanel extends Widget {
     this.sendButton.disabled = !kernel;
     this.stopButton.disabled = !running;
     this.undoButton.disabled = running || lastRunId(panel) === null;
+    this.newButton.disabled = running;
     log.replaceChildren(...this.log(panel).map(entry => this.renderEntry(panel, entry)));
     log.scrollTop = log.scrollHeight;
   }
@@ -412,10 +475,12 @@ export class CodeactPanel extends Widget {
           variables.textContent = entry.variables;
           node.appendChild(variables);
         }
-        const summary = document.createElement('div');
-        summary.className = 'jp-codeact-summary';
-        summary.textContent = entry.summary;
-        node.appendChild(summary);
+        if (entry.summary) {
+          const summary = document.createElement('div');
+          summary.className = 'jp-codeact-summary';
+          summary.textContent = entry.summary;
+          node.appendChild(summary);
+        }
         this.finals.set(entry, node);
         break;
       }
