@@ -454,3 +454,16 @@ def test_status_names_the_configured_skill_modules(ip, capsys):
         assert "skills:       shop_prices, json  (CodeAct.skills)" in capsys.readouterr().out
     finally:
         ip.run_line_magic("config", "CodeAct.skills = []")
+
+
+def test_a_terminal_shows_an_answer_given_through_final_answer_with_its_markdown_drawn(ip, model, capsys):
+    # It used to end with the summary line only: the answer was nowhere on the screen.
+    ip.run_line_magic("config", "CodeAct.tactics = 'none,+final_answer'")
+    model.reset(code("final_answer('| city | total |\\n|---|---|\\n| Oslo | **263** |')"))
+    capsys.readouterr()
+    _, run = codeact(ip, model, "which city?")
+    out = capsys.readouterr().out
+    assert run.answer.endswith("| Oslo | **263** |")
+    shown = out.split("Answer:\n", 1)[1].split("[Answered", 1)[0]
+    assert "Oslo" in shown and "263" in shown
+    assert "**" not in shown and "|---|" not in shown  # drawn, not raw Markdown

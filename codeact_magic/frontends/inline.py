@@ -44,12 +44,35 @@ class TerminalRenderer:
             out.flush()
         elif isinstance(event, RunFinished):
             run = event.run
+            if run.answer is not None and run.answer_step is not None:
+                # Handed to final_answer() in code: nothing has shown it yet (an answer in words
+                # streamed as it came).
+                out.write("\nAnswer:\n")
+                out.write(terminal_markdown(run.answer) + "\n")
             if run.note:
                 out.write(f"\n{run.note}\n")
             if run.variables_line():
                 out.write(f"\n{run.variables_line()}\n")
             out.write(f"\n[{run.summary()}]\n")
             out.flush()
+
+
+def terminal_markdown(text: str, width: int | None = None) -> str:
+    """``text`` as a terminal shows Markdown: tables drawn, ``**`` and ``#`` gone (with rich, where
+    it is installed; the text as it is otherwise)."""
+    try:
+        from rich.console import Console
+        from rich.markdown import Markdown
+    except ImportError:
+        return text
+    import io
+    import shutil
+
+    buffer = io.StringIO()
+    columns = width or min(shutil.get_terminal_size((100, 24)).columns, 120)
+    # No colour codes: the text goes where the stream goes (a pty, a pipe, a log).
+    Console(file=buffer, width=columns, color_system=None, highlight=False).print(Markdown(text))
+    return buffer.getvalue().rstrip("\n")
 
 
 _BOX = ("font-family: var(--jp-ui-font-family, sans-serif); font-size: 0.85em; "
