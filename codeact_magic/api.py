@@ -188,12 +188,15 @@ async def arun(
     if isinstance(backend, LiteLLM) and not backend.stop:
         backend.stop = prompts.stop
     reply_tokens = getattr(backend, "max_tokens", None) or 0
+    context_tokens = config.context_tokens or context_tokens
     step_timeout = config.step_timeout if timeout is None else check_step_timeout(timeout)
     limits = Limits(
         max_steps=max_steps or config.max_steps,
         step_timeout=step_timeout or None,
         max_output_chars=config.max_output_chars,
-        context_chars=(context_tokens - reply_tokens) * _CHARS_PER_TOKEN if context_tokens else None,
+        # The window less the reply (at least half the window: a reply limit set larger than it).
+        context_chars=max(context_tokens - reply_tokens, context_tokens // 2) * _CHARS_PER_TOKEN
+        if context_tokens else None,
         max_cost=config.max_cost,
     )
     executor = Executor(shell, final_answer=chosen_tactics.final_answer)

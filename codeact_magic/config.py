@@ -107,6 +107,10 @@ class CodeAct(Configurable):
         "long one its public functions, goes into the system prompt, and the model is asked to import "
         "and use them (--skills adds to these)."
     ).tag(config=True)
+    context_tokens = Integer(
+        None, allow_none=True, min=256, help="The model's input window in tokens, where litellm does "
+        "not know it (a self-hosted model): runs keep their prompts within it. None: litellm's figure."
+    ).tag(config=True)
     memory_chars = Integer(
         12_000, min=0, help="Most characters of earlier runs in this kernel that a run carries (one "
         "conversation: oldest runs told in short first, then left out; at most a third of the "

@@ -154,3 +154,14 @@ def test_restarting_the_kernel_forgets_the_conversation(kernel, model):
     model.reset("Three.")
     kernel.execute(f"%%codeact {options(model)}\nthird request")
     assert [m["role"] for m in sent(model, 0)] == ["system", "user"]
+
+
+def test_a_window_set_for_a_self_hosted_model_keeps_each_call_within_it(ip, model):
+    # litellm knows no window for "openai/scripted": CodeAct.context_tokens gives it one.
+    ip.run_line_magic("config", "CodeAct.context_tokens = 4000")
+    ip.run_line_magic("config", "CodeAct.max_tokens = 1000")
+    model.reset(*(code(f"print('{i}' * 2500)") for i in range(5)), "Done.")
+    codeact(ip, model, "print a lot")
+    sizes = [sum(len(m["content"]) for m in r["messages"]) for r in model.requests]
+    assert max(sizes) <= 3000 * 3 + 2500  # the window less the reply, and at most one step over
+    assert "elided to fit the context window" in model.requests[-1]["messages"][3]["content"]
