@@ -273,15 +273,23 @@ def run_prewritten(page, lab: LabServer, name: str, cells: list) -> None:
 
 
 def test_the_run_widget_approves_an_edited_step(page, lab, model):
-    model.reset(code("answer = 6 * 6\nprint(answer)"), "The answer is **42**.")
+    model.reset(code("answer = 6 * 6\nprint(answer)", "Let me **square** six."), "The answer is **42**.")
     run_prewritten(page, lab, "confirm.ipynb", [
         "%load_ext codeact_magic",
         f"%%codeact --model openai/scripted --api-base {model.url} --mode confirm\nsix times seven"])
     widget = page.locator(".codeact-run")
     widget.locator(".codeact-edit-btn").wait_for(timeout=60_000)
     assert "answer = 6 * 6" in widget.locator(".codeact-editor").input_value()
+    # The code awaiting approval reads highlighted; the model's words read as Markdown, not fences.
+    proposed = widget.locator(".codeact-proposed")
+    expect(proposed).to_contain_text("answer = 6 * 6")
+    assert proposed.locator("span[style]").count() > 0
+    expect(widget.locator(".codeact-text strong")).to_have_text("square")
+    assert "```" not in widget.locator(".codeact-text").inner_text()
+    assert widget.locator(".codeact-text pre").count() == 0  # the code shows once, to approve
     page.screenshot(path=str(ARTIFACTS / "widget-confirm.png"))
     widget.locator(".codeact-edit-btn").click()
+    expect(proposed).to_be_hidden()
     widget.locator(".codeact-editor").fill("answer = 6 * 7\nprint(answer)")
     widget.locator(".codeact-run-btn").click()
     answer = page.locator(".jp-Notebook .jp-MarkdownCell.jp-codeact-generated .jp-RenderedMarkdown",

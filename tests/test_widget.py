@@ -79,7 +79,9 @@ def test_confirm_mode_runs_the_users_edit(kernel, model):
     assert assistant["role"] == "assistant" and "edited_value = 100" in assistant["content"]
     assert "edited_value = 1\n" not in assistant["content"]
     asked = [s["pending"] for s in front.states if s.get("pending")]
-    assert asked and asked[0] == {"kind": "approve", "index": 1, "code": "edited_value = 1\n"}
+    assert asked and {k: asked[0][k] for k in ("kind", "index", "code")} == {
+        "kind": "approve", "index": 1, "code": "edited_value = 1\n"}
+    assert '<span style="color: #666">=</span>' in asked[0]["code_html"]  # shown highlighted
 
 
 def test_confirm_mode_skip_tells_the_model_and_runs_nothing(kernel, model):
@@ -220,6 +222,9 @@ def test_the_widget_streams_whole_words_and_keeps_a_tracebacks_last_line(kernel,
     assert streamed, "nothing streamed"
     # Every piece shown ends at a word's end: never "ab" before "about".
     assert all(t[-1].isspace() for t in streamed[:-1]), streamed
+    # And it is shown rendered: the block as highlighted code, not as fences.
+    rendered = [s["text_html"] for s in front.states if s.get("text_html")]
+    assert any("<pre><code" in h and "```" not in h and 'style="color' in h for h in rendered), rendered[-3:]
     steps = [s["steps"] for s in front.states if s.get("steps")]
     [step] = steps[-1]
     assert step["output"].rstrip().endswith("KeyError: 'Sales'") and len(step["output"]) < 500

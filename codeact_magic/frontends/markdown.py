@@ -31,3 +31,31 @@ def currency_as_text(markdown: str) -> str:
         last = match.end()
     parts.append(_AMOUNT.sub(_DOLLAR, markdown[last:]))
     return "".join(parts)
+
+
+def _highlight(code: str, language: str, _attrs: str = "") -> str:
+    """A code block as HTML with inline colours (no stylesheet needed in any widget frontend)."""
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import PythonLexer, get_lexer_by_name
+    from pygments.util import ClassNotFound
+
+    try:
+        lexer = get_lexer_by_name(language) if language else PythonLexer()
+    except ClassNotFound:
+        lexer = PythonLexer()
+    return highlight(code, lexer, HtmlFormatter(nowrap=True, noclasses=True))
+
+
+def highlighted(code: str) -> str:
+    """Python code as highlighted HTML (a ``<pre>`` of its own)."""
+    return f'<pre class="codeact-highlighted">{_highlight(code, "python")}</pre>'
+
+
+def to_html(markdown: str) -> str:
+    """The model's Markdown as HTML: code blocks highlighted; raw HTML in it shown as text, never
+    run (markdown-it with ``html`` off), and links only of safe schemes (its default check)."""
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark", {"html": False, "highlight": _highlight}).enable("table")
+    return md.render(markdown)

@@ -19,6 +19,7 @@ import traitlets
 from ..control import Decision, Mode
 from ..events import (Event, FollowUp, ModelText, ModelWaiting, RunFinished, RunStarted, StepFinished,
                       StepStarted)
+from .markdown import highlighted, to_html
 from .throttle import Throttle
 
 _STATIC = Path(__file__).parent / "static"
@@ -54,6 +55,8 @@ class RunWidget(anywidget.AnyWidget):
     model_name = traitlets.Unicode("").tag(sync=True)
     mode = traitlets.Unicode("auto").tag(sync=True)
     text = traitlets.Unicode("").tag(sync=True)
+    # The same text rendered: Markdown, code highlighted (markdown.to_html: raw HTML is not run).
+    text_html = traitlets.Unicode("").tag(sync=True)
     steps = traitlets.List([]).tag(sync=True)
     pending = traitlets.Dict({}).tag(sync=True)
     usage = traitlets.Dict({}).tag(sync=True)
@@ -121,7 +124,10 @@ class RunWidget(anywidget.AnyWidget):
     # ---- the loop's Control ----
 
     async def _ask(self, pending: dict, status: str) -> Decision:
-        self.text = self._reply  # the whole reply, not the last throttled piece of it
+        # The whole reply, not the last throttled piece of it; with code to approve, its words
+        # only: the code is shown once, where it is approved.
+        words = self._reply.split("```", 1)[0].rstrip() if pending.get("kind") == "approve" else self._reply
+        self._show(words)
         self._answer = self._loop.create_future()
         self.pending, self.status = pending, status
         try:
@@ -133,7 +139,8 @@ class RunWidget(anywidget.AnyWidget):
     async def approve(self, index: int, code: str) -> Decision:
         if self.mode != "confirm":
             return Decision("run", code)
-        decision = await self._ask({"kind": "approve", "index": index, "code": code},
+        decision = await self._ask({"kind": "approve", "index": index, "code": code,
+                                    "code_html": highlighted(code)},
                                    f"step {index} awaits your approval")
         if decision.action == "run" and not decision.code.strip():
             return Decision("run", code)
@@ -155,7 +162,14 @@ class RunWidget(anywidget.AnyWidget):
                 break
         else:
             steps.append({"index": index, "execution_count": None, "error": "", "output": "", **fields})
+        for s in steps:
+            if s["index"] == index and "code" in fields:
+                s["code_html"] = highlighted(fields["code"])
         self.steps = steps
+
+    def _show(self, text: str) -> None:
+        """The model's words so far, as text and as rendered Markdown."""
+        self.text, self.text_html = text, to_html(text) if text else ""
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, RunStarted):
@@ -164,11 +178,12 @@ class RunWidget(anywidget.AnyWidget):
         elif isinstance(event, ModelText):
             self._reply += event.text
             if self._throttle.due(len(self._reply)):  # bytes sent stay near linear in its length
-                self.text = whole_words(self._reply)
+                self._show(whole_words(self._reply))
             if self.status != "the model is writing":
                 self.status = "the model is writing"
         elif isinstance(event, StepStarted):
-            self.text, self._reply = "", ""
+            self._reply = ""
+            self._show("")
             self._set_step(event.index, code=event.code, status="running")
             self.status = f"step {event.index}/{self.max_steps} running"
         elif isinstance(event, StepFinished):
@@ -181,14 +196,15 @@ class RunWidget(anywidget.AnyWidget):
                            tokens=step.usage.total_tokens, cost=step.usage.cost)
             self.status = "waiting for the model"
         elif isinstance(event, FollowUp):
-            self.text, self._reply = "", ""
+            self._reply = ""
+            self._show("")
             self.status = f"↻ {event.label}"
         elif isinstance(event, ModelWaiting):
             self.status = event.text
         elif isinstance(event, RunFinished):
             run = event.run
             self._task = None  # from now on a Stop has nothing to stop
-            self.text = self._reply if run.status != "answered" else ""
+            self._show(self._reply if run.status != "answered" else "")
             self.running = False
             self.pending = {}
             self.outcome = run.status or ""

@@ -21,7 +21,7 @@ function render({ model, el: root }) {
   stop.title = "Stop the run. A step already running finishes first; the kernel's ■ Interrupt cuts it.";
   head.append(status, usage, stop);
   const steps = el("div", "codeact-steps");
-  const text = el("pre", "codeact-text");
+  const text = el("div", "codeact-text");
   const pending = el("div", "codeact-pending");
   const end = el("div", "codeact-end");
   root.append(head, steps, text, pending, end);
@@ -48,7 +48,10 @@ function render({ model, el: root }) {
       const count = step.execution_count !== null && step.execution_count !== undefined ? ` · In [${step.execution_count}]` : "";
       const tokens = step.tokens ? ` · ${step.tokens} tokens · ${money(step.cost)}` : "";
       const summary = el("summary", "", `${mark} step ${step.index}${count}${step.error ? " · " + step.error : ""}${tokens}`);
-      node.append(summary, el("pre", "codeact-code", step.code));
+      const code = el("pre", "codeact-code", step.code);
+      // Highlighted by the kernel (pygments, inline colours): the same in every widget frontend.
+      if (step.code_html) code.innerHTML = step.code_html.replace(/^<pre[^>]*>|<\/pre>$/g, "");
+      node.append(summary, code);
       if (step.output) node.append(el("pre", "codeact-output", step.output));
       return node;
     }));
@@ -59,21 +62,33 @@ function render({ model, el: root }) {
     pending.replaceChildren();
     if (p.kind === "approve") {
       pending.append(el("div", "codeact-ask", `Step ${p.index} wants to run:`));
+      // Read highlighted; Edit turns it into an editor of the code.
+      const view = el("pre", "codeact-code codeact-proposed", p.code);
+      if (p.code_html) view.innerHTML = p.code_html.replace(/^<pre[^>]*>|<\/pre>$/g, "");
       const editor = el("textarea", "codeact-editor");
       editor.value = p.code;
-      editor.readOnly = true;
+      editor.spellcheck = false;
+      editor.hidden = true;
       editor.rows = Math.min(16, p.code.split("\n").length + 1);
+      editor.addEventListener("keydown", event => {
+        if (event.key === "Tab") {  // indent, as a code editor does, rather than leave the field
+          event.preventDefault();
+          editor.setRangeText("    ", editor.selectionStart, editor.selectionEnd, "end");
+        }
+      });
       const run = el("button", "codeact-run-btn", "Run");
       const edit = el("button", "codeact-edit-btn", "Edit");
       const skip = el("button", "codeact-skip-btn", "Skip");
       const halt = el("button", "codeact-stop-btn", "Stop");
       run.addEventListener("click", () => model.send({ type: "run", code: editor.value }));
-      edit.addEventListener("click", () => { editor.readOnly = false; editor.focus(); edit.disabled = true; });
+      edit.addEventListener("click", () => {
+        view.hidden = true; editor.hidden = false; editor.focus(); edit.disabled = true;
+      });
       skip.addEventListener("click", () => model.send({ type: "skip" }));
       halt.addEventListener("click", () => model.send({ type: "stop" }));
       const buttons = el("div", "codeact-buttons");
       buttons.append(run, edit, skip, halt);
-      pending.append(editor, buttons);
+      pending.append(view, editor, buttons);
     } else if (p.kind === "continue") {
       pending.append(el("div", "codeact-ask", `Step ${p.index} is done. Go on when you are ready.`));
       const go = el("button", "codeact-continue-btn", "Continue");
@@ -95,7 +110,12 @@ function render({ model, el: root }) {
   }
 
   drawHead(); drawSteps(); drawPending(); drawEnd();
-  text.textContent = model.get("text");
+  function drawText() {
+    // Rendered by the kernel from Markdown with raw HTML escaped (markdown-it, html off).
+    const html = model.get("text_html");
+    if (html) text.innerHTML = html; else text.textContent = model.get("text");
+  }
+  drawText();
   model.on("change:status", drawHead);
   model.on("change:usage", drawHead);
   model.on("change:running", drawHead);
@@ -104,7 +124,8 @@ function render({ model, el: root }) {
   model.on("change:pending", () => { drawPending(); drawHead(); });
   model.on("change:note", drawEnd);
   model.on("change:summary", drawEnd);
-  model.on("change:text", () => { text.textContent = model.get("text"); });
+  model.on("change:text", drawText);
+  model.on("change:text_html", drawText);
   // Tells the kernel this frontend renders widgets (else the run falls back to plain output).
   model.send({ type: "ready" });
 }
