@@ -222,9 +222,9 @@ def test_the_widget_streams_whole_words_and_keeps_a_tracebacks_last_line(kernel,
     assert streamed, "nothing streamed"
     # Every piece shown ends at a word's end: never "ab" before "about".
     assert all(t[-1].isspace() for t in streamed[:-1]), streamed
-    # And it is shown rendered: the block as highlighted code, not as fences.
-    rendered = [s["text_html"] for s in front.states if s.get("text_html")]
-    assert any("<pre><code" in h and "```" not in h and 'style="color' in h for h in rendered), rendered[-3:]
+    # And it is shown rendered, as Markdown (the widget shows text_html where there is one).
+    shown = [(s["text"], s["text_html"]) for s in front.states if s.get("text_html")]
+    assert shown and all(html.startswith("<p>") and text.split()[0] in html for text, html in shown)
     steps = [s["steps"] for s in front.states if s.get("steps")]
     [step] = steps[-1]
     assert step["output"].rstrip().endswith("KeyError: 'Sales'") and len(step["output"]) < 500
