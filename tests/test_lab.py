@@ -538,3 +538,38 @@ def test_the_panel_goes_on_with_the_conversation_shows_it_after_a_reload_and_sta
     assert [m["role"] for m in model.requests[0]["messages"]] == ["system", "user"]
     assert cell_sources(page)[-2].startswith("%%codeact --new ") or any(
         s.startswith("%%codeact --new") for s in cell_sources(page))
+
+
+def test_the_panel_approves_an_edited_step_and_continues_in_step_mode(page, lab, model):
+    model.reset(code("total = 6 * 6\nprint(total)"), code("print(total + 1)"), "It is 43.")
+    open_notebook(page, lab, "panel-confirm.ipynb", ["%load_ext codeact_magic"])
+    kernel_print(page, "__import__('IPython').get_ipython().run_line_magic('load_ext', 'codeact_magic') "
+                       "or __import__('IPython').get_ipython().run_line_magic('config', \"CodeAct.mode = 'confirm'\")")
+    send_from_panel(page, "six times seven, plus one")
+    panel = page.locator(".jp-codeact-panel")
+    ask = panel.locator(".jp-codeact-ask")
+    ask.wait_for(timeout=60_000)
+    expect(ask).to_contain_text("Step 1 wants to run:")
+    expect(ask.locator(".jp-RenderedMarkdown")).to_contain_text("total = 6 * 6")  # highlighted code
+    ask.locator(".jp-codeact-ask-edit").click()
+    ask.locator(".jp-codeact-ask-editor").fill("total = 6 * 7\nprint(total)")
+    page.screenshot(path=str(ARTIFACTS / "panel-confirm.png"))
+    ask.locator(".jp-codeact-ask-run").click()
+    # The edit ran, in its cell; the widget's question went away with the panel's answer.
+    expect(page.locator(GENERATED).first.locator(".jp-OutputArea")).to_contain_text("42", timeout=30_000)
+    expect(panel.locator(".jp-codeact-step").first).to_contain_text("total = 6 * 7")
+    # Step 2: skipped from the panel; the model is told, and answers.
+    panel.locator(".jp-codeact-ask-skip").click(timeout=30_000)
+    expect(panel.locator(".jp-codeact-final")).to_contain_text("It is 43.", timeout=60_000)
+    expect(panel.locator(".jp-codeact-ask")).to_have_count(0)
+    assert "declined" in model.requests[2]["messages"][-1]["content"]
+    assert page.locator(".codeact-run .codeact-editor").count() == 0  # no question left in the widget
+
+    # Step mode: Continue from the panel.
+    kernel_print(page, "__import__('IPython').get_ipython().run_line_magic('config', \"CodeAct.mode = 'step'\")")
+    model.reset(code("print('first')"), code("print('second')"), "Both ran.")
+    send_from_panel(page, "print two things")
+    panel.locator(".jp-codeact-ask-continue").click(timeout=60_000)
+    expect(panel.locator(".jp-codeact-ask-continue")).to_have_count(1, timeout=30_000)  # after step 2
+    panel.locator(".jp-codeact-ask-continue").click()
+    expect(panel.locator(".jp-codeact-final").last).to_contain_text("Both ran.", timeout=60_000)

@@ -88,6 +88,11 @@ async def choose(shell: Any, run: Run, *, mode: Mode, max_steps: int,
         widget.close()
     if rendered:
         widget.expand_steps = link is None
+    if link is not None and rendered and mode != "auto":
+        # The panel asks too: its answers go where the widget's go, and each side sees the
+        # question come and go.
+        link.on_decision = widget.receive
+        widget.observe(lambda change: link.pending(change["new"] or {}), names="pending")
     if link is not None:
         # The extension writes the steps and the answer as cells of their own.
         run.ui_latency_ms = link.cell_latency_ms

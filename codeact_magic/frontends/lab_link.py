@@ -41,6 +41,8 @@ class LabLink:
         self.closed = False
         # Milliseconds from a step's code being ready to its cell being in the page.
         self.cell_latency_ms: list[float] = []
+        # Who answers the questions of confirm and step modes asked in the panel (the run widget).
+        self.on_decision: Any = None
 
     @classmethod
     async def open(cls, shell: Any, hello: dict[str, Any]) -> LabLink | None:
@@ -86,6 +88,9 @@ class LabLink:
         if kind == "hello_ack" and not self._ack.done():
             self.frontend = data.get("frontend")
             self._ack.set_result(data.get("version") == VERSION)
+        elif kind in ("run", "skip", "continue", "stop") and self.on_decision is not None:
+            # The panel's answer to a pending question (the run widget takes the same ones).
+            self.on_decision(data)
         elif kind == "cell_shown":
             sent = self._sent_at.get(data.get("index"))
             if sent is not None:
@@ -99,6 +104,12 @@ class LabLink:
     def _send(self, data: dict) -> None:
         if not self.closed:
             self._comm.send(data)
+
+    def pending(self, question: dict) -> None:
+        """The run waits for the user (``question`` as the run widget's ``pending``), or, empty,
+        no longer does: the panel shows the question or takes it away."""
+        self._send({"type": "pending", "kind": question.get("kind"), "index": question.get("index"),
+                    "code": question.get("code")})
 
     def close(self) -> None:
         if not self.closed:

@@ -80,6 +80,10 @@ class RunWidget(anywidget.AnyWidget):
         # Comm handlers may run in another thread: hand everything to the loop.
         self.on_msg(lambda _w, content, _b: self._loop.call_soon_threadsafe(self._receive, content))
 
+    def receive(self, content: dict) -> None:
+        """An answer from elsewhere (the JupyterLab panel), on the event loop: as the widget's own."""
+        self._receive(content)
+
     # ---- the frontend's side ----
 
     async def rendered(self) -> bool:

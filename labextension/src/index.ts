@@ -125,6 +125,13 @@ function attach(kernel: Kernel.IKernelConnection, tracker: INotebookTracker, cha
           transcript.final(data);
           chat.final(panel, data);
           break;
+        case 'pending':
+          chat.pending(panel, data, decision => {
+            if (!comm.isDisposed) {
+              comm.send(decision as any);
+            }
+          });
+          break;
       }
     };
     comm.onClose = () => {
@@ -188,7 +195,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
             chat.setSettings({
               model: (settings.get('model').composite as string) ?? '',
               apiBase: (settings.get('apiBase').composite as string) ?? '',
-              maxSteps: (settings.get('maxSteps').composite as number) ?? 0
+              maxSteps: (settings.get('maxSteps').composite as number) ?? 0,
+              models: (settings.get('models').composite as string[]) ?? [],
+              mode: (settings.get('mode').composite as string) ?? ''
             });
           apply();
           settings.changed.connect(apply);

@@ -7,13 +7,15 @@ import { NotebookActions, type NotebookPanel } from '@jupyterlab/notebook';
 import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { Widget } from '@lumino/widgets';
 
-import type { IFinal, IHello, IStepDone, IStepStarted } from './protocol';
+import type { Decision, IFinal, IHello, IPending, IStepDone, IStepStarted } from './protocol';
 import { codeactMetadata, lastRunId, removeRun } from './transcript';
 
 export interface IPanelSettings {
   model: string;
   apiBase: string;
   maxSteps: number;
+  models: string[];
+  mode: string;
 }
 
 type Entry =
@@ -37,7 +39,14 @@ type Entry =
       variables: string;
     }
   | { kind: 'note'; text: string }
-  | { kind: 'error'; text: string };
+  | { kind: 'error'; text: string }
+  | {
+      kind: 'ask';
+      ask: 'approve' | 'continue';
+      index: number;
+      code: string;
+      answer: (decision: Decision) => void;
+    };
 
 /** The environment variable litellm reads for a provider's key, for the hint under the input. */
 export function keyVariable(model: string): string | null {
@@ -108,6 +117,7 @@ export class CodeactPanel extends Widget {
       <div class="jp-codeact-header">
         <div class="jp-codeact-title">CodeAct</div>
         <div class="jp-codeact-target"></div>
+        <select class="jp-codeact-model jp-mod-styled" title="The model of the next request" hidden></select>
       </div>
       <div class="jp-codeact-log" role="log" aria-live="polite"></div>
       <div class="jp-codeact-input">
@@ -132,6 +142,10 @@ export class CodeactPanel extends Widget {
     this.stopButton.addEventListener('click', () => void this.stop());
     this.undoButton.addEventListener('click', () => this.undo());
     this.newButton.addEventListener('click', () => this.newChat());
+    this.picker.addEventListener('change', () => {
+      this.picked = this.picker.value;
+      this.render();
+    });
     this.update();
   }
 
@@ -140,7 +154,9 @@ export class CodeactPanel extends Widget {
   private running = new WeakMap<NotebookPanel, boolean>();
   // Notebooks whose next request starts a new conversation (New chat was pressed).
   private fresh = new WeakSet<NotebookPanel>();
-  private settings: IPanelSettings = { model: '', apiBase: '', maxSteps: 0 };
+  private settings: IPanelSettings = { model: '', apiBase: '', maxSteps: 0, models: [], mode: '' };
+  // The model picked in the panel's picker ('' : the settings' model).
+  private picked = '';
 
   private get textarea(): HTMLTextAreaElement {
     return this.node.querySelector('textarea')!;
@@ -154,6 +170,9 @@ export class CodeactPanel extends Widget {
   private get undoButton(): HTMLButtonElement {
     return this.node.querySelector('.jp-codeact-undo')!;
   }
+  private get picker(): HTMLSelectElement {
+    return this.node.querySelector('.jp-codeact-model')!;
+  }
   private get newButton(): HTMLButtonElement {
     return this.node.querySelector('.jp-codeact-new')!;
   }
@@ -164,7 +183,27 @@ export class CodeactPanel extends Widget {
 
   setSettings(settings: IPanelSettings): void {
     this.settings = settings;
+    // The picker: the settings' model first ('' is the kernel's default), then the others listed.
+    const choices = [...new Set([settings.model, ...settings.models])];
+    if (!choices.includes(this.picked)) {
+      this.picked = settings.model;
+    }
+    this.picker.replaceChildren(
+      ...choices.map(id => {
+        const option = document.createElement('option');
+        option.value = id;
+        option.textContent = id || 'kernel default';
+        return option;
+      })
+    );
+    this.picker.value = this.picked;
+    this.picker.hidden = choices.length < 2;
     this.render();
+  }
+
+  /** The model of the next request: picked in the panel, else the settings'. */
+  private get model(): string {
+    return this.picked;
   }
 
   setNotebook(panel: NotebookPanel | null): void {
@@ -272,7 +311,25 @@ export class CodeactPanel extends Widget {
 
   runEnded(panel: NotebookPanel): void {
     this.running.set(panel, false);
+    this.dropAsk(panel);
     this.refresh(panel);
+  }
+
+  /** The run waits for the user (confirm or step mode), or no longer does. */
+  pending(panel: NotebookPanel, msg: IPending, answer: (decision: Decision) => void): void {
+    this.dropAsk(panel);
+    if (msg.kind) {
+      this.log(panel).push({ kind: 'ask', ask: msg.kind, index: msg.index ?? 0, code: msg.code ?? '', answer });
+    }
+    this.refresh(panel);
+  }
+
+  private dropAsk(panel: NotebookPanel): void {
+    const log = this.log(panel);
+    const at = log.findIndex(entry => entry.kind === 'ask');
+    if (at >= 0) {
+      log.splice(at, 1);
+    }
   }
 
   // ---- actions ----
@@ -296,8 +353,11 @@ export class CodeactPanel extends Widget {
       parts.push('--new');
       this.fresh.delete(panel);
     }
-    if (this.settings.model) {
-      parts.push('--model', this.settings.model);
+    if (this.model) {
+      parts.push('--model', this.model);
+    }
+    if (this.settings.mode && this.settings.mode !== 'auto') {
+      parts.push('--mode', this.settings.mode);
     }
     if (this.settings.apiBase) {
       parts.push('--api-base', this.settings.apiBase);
@@ -392,8 +452,8 @@ export class CodeactPanel extends Widget {
     const hint = this.node.querySelector('.jp-codeact-hint')!;
     const log = this.node.querySelector('.jp-codeact-log')!;
     const panel = this.notebook;
-    const model = this.settings.model || 'the kernel\'s default (%config CodeAct.model, CODEACT_MODEL, or the embedded model)';
-    const variable = keyVariable(this.settings.model);
+    const model = this.model || 'the kernel\'s default (%config CodeAct.model, CODEACT_MODEL, or the embedded model)';
+    const variable = keyVariable(this.model);
     hint.textContent = variable ? `key from ${variable} in the kernel's environment` : '';
     if (!panel) {
       target.textContent = 'No notebook is open: open one to work in it.';
@@ -457,6 +517,10 @@ export class CodeactPanel extends Widget {
         node.addEventListener('click', () => void this.scrollToStep(panel, entry.runId, entry.index));
         break;
       }
+      case 'ask':
+        this.renderAsk(node, entry);
+        this.finals.set(entry, node); // kept across renders: an edit in progress stays
+        break;
       case 'final': {
         if (entry.answer) {
           const body = document.createElement('div');
@@ -486,6 +550,57 @@ export class CodeactPanel extends Widget {
       }
     }
     return node;
+  }
+
+  /** Run, Edit, Skip and Stop for a step to approve; Continue and Stop after a step. */
+  private renderAsk(node: HTMLElement, entry: Extract<Entry, { kind: 'ask' }>): void {
+    const button = (label: string, cls: string, decide: () => void) => {
+      const b = document.createElement('button');
+      b.className = `jp-mod-styled ${cls}`;
+      b.textContent = label;
+      b.addEventListener('click', () => {
+        node.querySelectorAll('button').forEach(other => ((other as HTMLButtonElement).disabled = true));
+        decide();
+      });
+      return b;
+    };
+    const question = document.createElement('div');
+    question.className = 'jp-codeact-ask-title';
+    const buttons = document.createElement('div');
+    buttons.className = 'jp-codeact-ask-buttons';
+    if (entry.ask === 'approve') {
+      question.textContent = `Step ${entry.index} wants to run:`;
+      const view = document.createElement('div');
+      this.renderMarkdown(view, '```python\n' + entry.code.replace(/\n$/, '') + '\n```', false);
+      const editor = document.createElement('textarea');
+      editor.className = 'jp-codeact-ask-editor';
+      editor.value = entry.code;
+      editor.spellcheck = false;
+      editor.hidden = true;
+      editor.rows = Math.min(16, entry.code.split('\n').length + 1);
+      const edit = button('Edit', 'jp-codeact-ask-edit', () => undefined);
+      edit.addEventListener('click', () => {
+        view.hidden = true;
+        editor.hidden = false;
+        editor.focus();
+        node.querySelectorAll('button').forEach(other => ((other as HTMLButtonElement).disabled = false));
+        edit.disabled = true;
+      });
+      buttons.append(
+        button('Run', 'jp-mod-accept jp-codeact-ask-run', () => entry.answer({ type: 'run', code: editor.value })),
+        edit,
+        button('Skip', 'jp-codeact-ask-skip', () => entry.answer({ type: 'skip' })),
+        button('Stop', 'jp-mod-warn jp-codeact-ask-stop', () => entry.answer({ type: 'stop' }))
+      );
+      node.append(question, view, editor, buttons);
+    } else {
+      question.textContent = `Step ${entry.index} is done. Go on when you are ready.`;
+      buttons.append(
+        button('Continue', 'jp-mod-accept jp-codeact-ask-continue', () => entry.answer({ type: 'continue' })),
+        button('Stop', 'jp-mod-warn jp-codeact-ask-stop', () => entry.answer({ type: 'stop' }))
+      );
+      node.append(question, buttons);
+    }
   }
 
   /** Markdown rendered as the notebook renders it (code highlighted); ``copy``: a Copy button on

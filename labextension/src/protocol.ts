@@ -99,8 +99,27 @@ export interface IWaiting {
   text: string;
 }
 
+/**
+ * The run waits for the user (confirm mode: a step to approve; step mode: go on after a step), or
+ * no longer does (`kind` null: answered here, in the run widget, or the run went on).
+ */
+export interface IPending {
+  type: 'pending';
+  kind: 'approve' | 'continue' | null;
+  index?: number;
+  code?: string;
+}
+
+/** The page's answer to a pending question (the run widget sends the same ones). */
+export type Decision =
+  | { type: 'run'; code: string }
+  | { type: 'skip' }
+  | { type: 'continue' }
+  | { type: 'stop' };
+
 export type KernelMessage =
   | IChosen
+  | IPending
   | IToken
   | IWaiting
   | IStepStarted
