@@ -573,3 +573,28 @@ def test_the_panel_approves_an_edited_step_and_continues_in_step_mode(page, lab,
     expect(panel.locator(".jp-codeact-ask-continue")).to_have_count(1, timeout=30_000)  # after step 2
     panel.locator(".jp-codeact-ask-continue").click()
     expect(panel.locator(".jp-codeact-final").last).to_contain_text("Both ran.", timeout=60_000)
+
+
+def test_the_panel_picks_the_model_among_those_the_settings_list(page, lab, model):
+    settings = {"model": "openai/scripted", "apiBase": model.url, "maxSteps": 5,
+                "models": ["openai/scripted", "openai/scripted-other"]}
+    open_notebook(page, lab, "picker.ipynb", ["%load_ext codeact_magic"])
+    save = """async raw => { await window.jupyterapp.serviceManager.settings.save('codeact-magic:plugin', raw); }"""
+    page.evaluate(save, json.dumps(settings))
+    try:
+        page.reload()
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+        wait_idle(page)
+        page.keyboard.press("Control+Shift+Y")
+        picker = page.locator(".jp-codeact-model")
+        expect(picker).to_be_visible()
+        assert picker.locator("option").all_inner_texts() == ["openai/scripted", "openai/scripted-other"]
+        picker.select_option("openai/scripted-other")
+        expect(page.locator(".jp-codeact-target")).to_contain_text("model: openai/scripted-other")
+        model.reset("Hello from the other one.")
+        send_from_panel(page, "hello")
+        expect(page.locator(".jp-codeact-final")).to_contain_text("Hello from the other one.", timeout=60_000)
+        assert cell_sources(page)[1].startswith("%%codeact --model openai/scripted-other ")
+        assert model.requests[0]["model"] == "scripted-other"
+    finally:
+        page.evaluate(save, json.dumps({k: settings[k] for k in ("model", "apiBase", "maxSteps")}))
