@@ -127,3 +127,20 @@ def test_help_shows_the_options():
     assert doc.lstrip(":\n ").startswith("%%codeact [--model MODEL]")
     for option in ("--max-steps", "--timeout", "--mode", "--tactics", "--new"):
         assert option in doc
+
+
+def test_an_answer_handed_to_final_answer_shows_in_the_terminal_drawn(model):
+    model.reset(code("final_answer('| city | total |\\n|---|---|\\n| Oslo | **263** |')"))
+    cell = f"%%codeact {options(model)}\\nwhich city?"
+    child = pexpect.spawn(str(BIN / "ipython"), [
+        "--no-banner", "--colors=NoColor", "--quick", "-c",
+        "get_ipython().run_line_magic('load_ext', 'codeact_magic'); "
+        "get_ipython().run_line_magic('config', \"CodeAct.tactics = 'none,+final_answer'\"); "
+        f"get_ipython().run_cell('{cell}')"], env=FULL, encoding="utf-8", timeout=60,
+        dimensions=(40, 100))
+    child.expect("Answer:")
+    child.expect("Answered after 1 step")
+    shown = child.before
+    child.expect(pexpect.EOF)
+    assert "Oslo" in shown and "263" in shown
+    assert "**263**" not in shown and "|---|" not in shown  # a table drawn, not Markdown's source
