@@ -467,3 +467,17 @@ def test_a_terminal_shows_an_answer_given_through_final_answer_with_its_markdown
     shown = out.split("Answer:\n", 1)[1].split("[Answered", 1)[0]
     assert "Oslo" in shown and "263" in shown
     assert "**" not in shown and "|---|" not in shown  # drawn, not raw Markdown
+
+
+def test_a_terminal_draws_an_answer_in_words_that_holds_a_table_once_more_under_it(ip, model, capsys):
+    model.reset("| city | total |\n|---|---|\n| Oslo | **263** |")
+    capsys.readouterr()
+    codeact(ip, model, "which city?")
+    out = capsys.readouterr().out
+    assert out.count("| Oslo | **263** |") == 1  # as it streamed
+    drawn = out.split("Answer:\n", 1)[1]
+    assert "Oslo" in drawn and "**" not in drawn
+    model.reset("It is 42.")  # plain words: shown once, as they streamed
+    capsys.readouterr()
+    codeact(ip, model, "six times seven")
+    assert "Answer:" not in capsys.readouterr().out

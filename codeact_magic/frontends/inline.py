@@ -7,6 +7,7 @@ prints, displays and tracebacks land in its output area by themselves.
 from __future__ import annotations
 
 import html
+import re
 import sys
 from typing import Any
 
@@ -44,9 +45,9 @@ class TerminalRenderer:
             out.flush()
         elif isinstance(event, RunFinished):
             run = event.run
-            if run.answer is not None and run.answer_step is not None:
-                # Handed to final_answer() in code: nothing has shown it yet (an answer in words
-                # streamed as it came).
+            if run.answer is not None and (run.answer_step is not None or _marked_up(run.answer)):
+                # Handed to final_answer() in code, nothing has shown it yet; in words, it streamed
+                # as written, and a table or emphasis reads better drawn.
                 out.write("\nAnswer:\n")
                 out.write(terminal_markdown(run.answer) + "\n")
             if run.note:
@@ -55,6 +56,14 @@ class TerminalRenderer:
                 out.write(f"\n{run.variables_line()}\n")
             out.write(f"\n[{run.summary()}]\n")
             out.flush()
+
+
+_MARKUP = re.compile(r"^\s*\|.*\|\s*$|\*\*\S|^#{1,6} |^```", re.M)
+
+
+def _marked_up(text: str) -> bool:
+    """Markdown that reads badly as its source: a table, bold, a heading, a code block."""
+    return bool(_MARKUP.search(text))
 
 
 def terminal_markdown(text: str, width: int | None = None) -> str:
