@@ -352,7 +352,7 @@ async def codeact_loop(
                             else:
                                 end("stopped", f"Stopped: the last three steps failed with the same "
                                                f"error ({error}).")
-                        elif tactics.stall_warning and (where := unchanged_failing_line(run.steps)):
+                        elif tactics.same_line and (where := unchanged_failing_line(run.steps)):
                             # The fix went around the failing line, not into it: say which line.
                             message = prompts.line_unchanged(where)
                             chat.say("user", feedback + "\n\n" + message)

@@ -49,9 +49,11 @@ class Tactics:
     check: bool = False
     # The same code again, or the same error three times: the model is told what it repeated (and
     # the line that fails, when it is an error) and asked for another way once, before the run
-    # gives up. The repeated reply is not kept in the conversation. A step that fails on the same
-    # line with the same error as the step before is told that line is unchanged.
+    # gives up. The repeated reply is not kept in the conversation.
     stall_warning: bool = True
+    # A step that fails on the same line, with the same error, as the step before: the model is
+    # told that line is unchanged and to change it.
+    same_line: bool = True
     # The previous step's code a third time, after the warning: asked once more, that reply
     # sampled (temperature 0.7) where the model decodes greedily, before the run gives up.
     resample: bool = True
@@ -63,7 +65,8 @@ class Tactics:
 DEFAULT = Tactics()
 # The 0.1 loop, for comparison: plain answers in words, nothing sent back, a line per variable.
 NONE = Tactics(final_answer=False, require_code="never", nudge=False, act_first=False,
-               keep_given=False, restate=False, answer_form=False, check=False, stall_warning=False, resample=False,
+               keep_given=False, restate=False, answer_form=False, check=False, stall_warning=False,
+               same_line=False, resample=False,
                context="names")
 _BASES = {"default": DEFAULT, "none": NONE}
 

@@ -260,7 +260,7 @@ def test_a_fix_that_leaves_the_failing_line_as_it_was_is_told_so(ip, model):
     model.reset(code("x = int('4 kg')\nprint(x)"),
                 code("x = int('4 kg')\nx = x.strip()\nprint(x)"),
                 code("x = int('4 kg'.split()[0])\nprint(x)"), "Done.")
-    run = codeact(ip, model, "weight", "none,+stall_warning")
+    run = codeact(ip, model, "weight", "none,+same_line")
     told = sent(model, 2)[-1]["content"]
     assert told.startswith("Execution failed:") and "ValueError" in told
     assert told.endswith("Line 1 failed again with the same error, and it is the same line as in "
