@@ -28,7 +28,7 @@ def _free_port() -> int:
 
 class LabServer:
     def __init__(self, root: Path, *, env: dict[str, str], app: str = "lab",
-                 disabled: tuple[str, ...] = ()) -> None:
+                 disabled: tuple[str, ...] = (), args: tuple[str, ...] = ()) -> None:
         self.root, self.port, self.token = root, _free_port(), secrets.token_hex(16)
         self.app = app
         config_dir = root / ".jupyter-config"
@@ -48,6 +48,7 @@ class LabServer:
                         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
         if os.geteuid() == 0:
             command.append("--allow-root")
+        command += list(args)
         self.log = open(root / f"{app}-server.log", "wb")
         self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + 90

@@ -1,0 +1,130 @@
+"""Remote kernels: JupyterLab started with ``--gateway-url`` pointing at a real Jupyter Kernel
+Gateway on this machine, so every kernel runs behind the gateway (its websocket carries the
+comm, its REST API the interrupt). Driven by Debian's Chromium, as test_lab.py is."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from conftest import code
+from lab_server import ARTIFACTS, LabServer, _free_port
+from playwright.sync_api import expect
+from test_lab import GENERATED, _settings_dir, cell_sources, open_notebook, send_from_panel, wait_idle
+
+pytestmark = pytest.mark.browser
+pytest.importorskip("kernel_gateway")
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory):
+    root = tmp_path_factory.mktemp("gateway")
+    port, token = _free_port(), secrets.token_hex(16)
+    env = {k: v for k, v in os.environ.items() if k not in ("CODEACT_MODEL", "PYTEST_CURRENT_TEST")}
+    log = open(root / "gateway.log", "wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kernel_gateway", "--KernelGatewayApp.ip=127.0.0.1",
+         f"--KernelGatewayApp.port={port}", f"--KernelGatewayApp.auth_token={token}",
+         "--JupyterWebsocketPersonality.list_kernels=True"],
+        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(urllib.request.Request(
+                f"{url}/api/kernelspecs", headers={"Authorization": f"token {token}"}), timeout=2)
+            break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        raise RuntimeError((root / "gateway.log").read_text()[-3000:])
+    yield url, token
+    process.terminate()
+    process.wait(15)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def lab(server, gateway, tmp_path_factory):
+    url, token = gateway
+    root = tmp_path_factory.mktemp("lab-gateway")
+    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(_settings_dir(root, server.url))}
+    env.pop("CODEACT_MODEL", None)
+    lab = LabServer(root, env=env, args=(f"--GatewayClient.url={url}", f"--GatewayClient.auth_token={token}"))
+    yield lab
+    lab.stop()
+
+
+@pytest.fixture
+def page(browser, lab, request):
+    context = browser.new_context(viewport={"width": 1500, "height": 950})
+    page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
+    yield page
+    if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
+        page.screenshot(path=str(ARTIFACTS / f"failed-{request.node.name}.png"))
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    from lab_server import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+def test_through_a_kernel_gateway_the_transcript_the_widget_and_stop_work(page, lab, gateway, model):
+    # The kernel is the gateway's: the lab server holds none of its own. It runs with the default
+    # tactics (the gateway starts kernels in an environment of its own): the answer is restated.
+    model.reset(code("print('hello from the gateway')"), "Done remotely.", "Done remotely.")
+    open_notebook(page, lab, "remote.ipynb", ["%load_ext codeact_magic"])
+    send_from_panel(page, "say hello")
+    answer = page.locator(".jp-Notebook .jp-MarkdownCell.jp-codeact-generated", has_text="Done remotely.")
+    answer.wait_for(timeout=60_000)
+    wait_idle(page)
+    expect(page.locator(GENERATED).first.locator(".jp-OutputArea")).to_contain_text("hello from the gateway")
+    assert cell_sources(page)[2] == "print('hello from the gateway')"
+    url, token = gateway
+    kernels = urllib.request.urlopen(urllib.request.Request(
+        f"{url}/api/kernels", headers={"Authorization": f"token {token}"}), timeout=5).read()
+    assert b'"id"' in kernels  # the run's kernel lives in the gateway
+
+    # The run widget in confirm mode, answered through the gateway's websocket.
+    model.reset(code("answer = 6 * 7\nprint(answer)"), "It is 42.", "It is 42.")
+    page.evaluate("""(url) => {
+        const panel = window.jupyterapp.shell.currentWidget;
+        const model = panel.content.model;
+        model.sharedModel.insertCell(model.cells.length, {cell_type: 'code',
+            source: `%%codeact --model openai/scripted --api-base ${url} --mode confirm\\nsix times seven`});
+        panel.content.activeCellIndex = model.cells.length - 1;
+        window.jupyterapp.commands.execute('notebook:run-cell');  // not awaited: it waits for us
+    }""", model.url)
+    widget = page.locator(".codeact-run")
+    widget.locator(".codeact-run-btn").click(timeout=60_000)
+    expect(page.locator(".jp-codeact-final").last).to_contain_text("It is 42.", timeout=60_000)
+    wait_idle(page)
+
+    # Stop mid-step: the interrupt goes through the gateway's REST API.
+    model.reset(code("import time\nprint('sleeping', flush=True)\ntime.sleep(60)\nprint('woke up')"),
+                "never asked")
+    send_from_panel(page, "sleep a minute")
+    step = page.locator(GENERATED, has_text="time.sleep(60)")
+    step.locator(".jp-OutputArea", has_text="sleeping").wait_for(timeout=60_000)
+    started = time.monotonic()
+    page.locator(".jp-codeact-panel .jp-codeact-stop").click()
+    wait_idle(page, 30_000)
+    assert time.monotonic() - started < 20
+    expect(page.locator(".jp-Notebook .jp-Cell", has_text="sleep a minute").first.locator(".jp-OutputArea")
+           ).to_contain_text("Stopped after 1 step", timeout=10_000)
+    assert "woke up" not in step.locator(".jp-OutputArea").inner_text().splitlines()
+    page.screenshot(path=str(ARTIFACTS / "gateway.png"))
