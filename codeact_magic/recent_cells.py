@@ -69,6 +69,10 @@ class RecentCells:
         shell = self._shell()
         if shell is None or Executor.busy(shell) or self.runs != self._runs_at_cell_start:
             return
+        if not getattr(result.info, "store_history", True):
+            # Not in the notebook's history: a frontend's own (a variable explorer, the panel's
+            # quiet %load_ext, a test's inspection), not a cell the user ran.
+            return
         source = (getattr(result.info, "raw_cell", None) or "").strip()
         if not source or _only_magics(source):
             return

@@ -111,8 +111,12 @@ class Kernel:
         return reply["content"], messages
 
     def value(self, expr: str):
-        """Evaluate ``expr`` in the kernel and return it (through repr/eval)."""
-        content, msgs = self.execute(f"print(repr({expr}))")
+        """Evaluate ``expr`` in the kernel and return it (through repr/eval); out of the history,
+        as a frontend's own inspection is (the next run is not told of it as the user's cell)."""
+        messages: list[dict] = []
+        reply = self.kc.execute_interactive(f"print(repr({expr}))", output_hook=messages.append,
+                                            timeout=60, store_history=False)
+        content, msgs = reply["content"], messages
         assert content["status"] == "ok", content
         text = "".join(m["content"]["text"] for m in msgs if m["msg_type"] == "stream")
         import ast

@@ -85,3 +85,13 @@ def test_codeact_fix_works_on_the_error_of_the_last_cell(ip, model, capsys):
     capsys.readouterr()
     assert ip.run_cell(f"%codeact fix {options(model)}", store_history=True).success
     assert "Nothing to fix" in capsys.readouterr().out and model.requests == []
+
+
+def test_a_cell_kept_out_of_the_history_is_not_the_users(ip, model):
+    # A frontend's own executions (a variable explorer, an inspection) are not stored in history.
+    cell(ip, "visible_cell = 1")
+    ip.run_cell("inspected = 2", store_history=False)
+    model.reset("Ok.")
+    ip.run_cell(f"%%codeact {options(model)}\nwhat did I run?", store_history=True)
+    told = request_of(model)
+    assert "visible_cell = 1" in told and "inspected = 2" not in told

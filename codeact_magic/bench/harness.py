@@ -123,7 +123,7 @@ class Ours:
         if reset:
             ip.run_line_magic("reset", "-f")  # each task sees only what it is given
         if setup:
-            ip.run_cell(setup)
+            ip.run_cell(setup, store_history=True)  # a cell the user ran, as in a notebook
         if namespace:
             ip.push(namespace)
         options = {"model": self.model, "max_steps": self.max_steps, "display": False}
