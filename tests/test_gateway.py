@@ -15,7 +15,9 @@ import pytest
 from conftest import code
 from lab_server import ARTIFACTS, LabServer, _free_port
 from playwright.sync_api import expect
-from test_lab import GENERATED, _settings_dir, cell_sources, open_notebook, send_from_panel, wait_idle
+# The browser and its page, as the lab tests have them (the page opens on this module's `lab`).
+from test_lab import (GENERATED, _settings_dir, browser, cell_sources, open_notebook, page,  # noqa: F401
+                      send_from_panel, wait_idle)
 
 pytestmark = pytest.mark.browser
 pytest.importorskip("kernel_gateway")
@@ -58,29 +60,6 @@ def lab(server, gateway, tmp_path_factory):
     lab = LabServer(root, env=env, args=(f"--GatewayClient.url={url}", f"--GatewayClient.auth_token={token}"))
     yield lab
     lab.stop()
-
-
-@pytest.fixture
-def page(browser, lab, request):
-    context = browser.new_context(viewport={"width": 1500, "height": 950})
-    page = context.new_page()
-    page.on("dialog", lambda dialog: dialog.accept())
-    yield page
-    if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
-        page.screenshot(path=str(ARTIFACTS / f"failed-{request.node.name}.png"))
-    context.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    from lab_server import CHROMIUM, CHROMIUM_ARGS
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 def test_through_a_kernel_gateway_the_transcript_the_widget_and_stop_work(page, lab, gateway, model):

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 from conftest import Reply
-from lab_server import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _free_port
+from lab_server import ARTIFACTS, _free_port
 from playwright.sync_api import expect
+from test_lab import browser  # noqa: F401  (the lab tests' Chromium)
 
 pytestmark = pytest.mark.browser
 pytest.importorskip("jupyterhub")
@@ -99,16 +100,6 @@ c.JupyterHub.cookie_secret_file = {str(root / 'cookie_secret')!r}
     except subprocess.TimeoutExpired:
         process.kill()
     log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 def _log_in(browser, url: str, name: str):
