@@ -252,7 +252,13 @@ async def arun(
         context = kernel_context(shell, request, rich=chosen_tactics.context == "rich")
     # Taken even when not told: the cells before this run are not the next run's.
     cells = recent_cells(shell).take()
-    if config.show_cells and cells:
+    if config.show_cells == "error":
+        # By default only a failing last cell: the source of cells that ran well repeats what the
+        # variables listing says, and on the example notebook it turned the small model's right
+        # total (263) into a wrong one (143); the error of the cell just run is what "why did that
+        # fail?" and "fix it" are about.
+        cells = cells[-1:] if cells and cells[-1].error else []
+    if config.show_cells != "none" and cells:
         context = replace(context, cells=describe_cells(cells))
     async for event in codeact_loop(
         run,

@@ -121,9 +121,11 @@ class CodeAct(Configurable):
         help="Send the figures a step draws to the model as images: auto (where litellm knows the "
         "model sees images), on, or off (a line of text: kind and size)."
     ).tag(config=True)
-    show_cells = Bool(
-        True, help="Tell the model the last few cells the user ran since the previous run (source, "
-        "value, and the whole error of the latest if it failed)."
+    show_cells = Enum(
+        ["error", "all", "none"], default_value="error",
+        help="Tell the model of the cells you ran since the previous run: 'error' (the latest, with "
+        "its whole error, when it failed), 'all' (the last three: source, value, the latest's "
+        "error), 'none'."
     ).tag(config=True)
     show_variables = Bool(
         True, help="Tell the model which variables the kernel holds (names, types, short values; "

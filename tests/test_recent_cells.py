@@ -18,6 +18,7 @@ def request_of(server) -> str:
 
 
 def test_the_cells_the_user_ran_come_with_the_request(ip, model):
+    ip.run_line_magic("config", "CodeAct.show_cells = 'all'")
     cell(ip, "%config CodeAct.max_steps = 5")  # magics only: nothing to tell
     cell(ip, "weights = [3, 4, 5]")
     cell(ip, "heavy = sum(weights)\nheavy")
@@ -43,6 +44,7 @@ def test_the_cells_the_user_ran_come_with_the_request(ip, model):
 
 
 def test_only_the_last_three_cells_and_not_a_runs_steps(ip, model):
+    ip.run_line_magic("config", "CodeAct.show_cells = 'all'")
     for i in range(5):
         cell(ip, f"step_value_{i} = {i}")
     model.reset(code("print('from a step')"), "Ok.")
@@ -55,6 +57,7 @@ def test_only_the_last_three_cells_and_not_a_runs_steps(ip, model):
 
 
 def test_a_secret_a_cell_showed_is_not_sent(ip, model, monkeypatch):
+    ip.run_line_magic("config", "CodeAct.show_cells = 'all'")
     monkeypatch.setenv("DEMO_SERVICE_API_KEY", "sk-demo-0123456789abcdef")
     cell(ip, "import os\nos.environ['DEMO_SERVICE_API_KEY']")
     model.reset("Ok.")
@@ -63,8 +66,18 @@ def test_a_secret_a_cell_showed_is_not_sent(ip, model, monkeypatch):
     assert "Its value:" in told and "sk-demo-0123456789abcdef" not in told
 
 
-def test_cells_are_not_told_when_switched_off(ip, model):
-    ip.run_line_magic("config", "CodeAct.show_cells = False")
+def test_by_default_only_a_failing_last_cell_is_told_and_none_when_switched_off(ip, model):
+    cell(ip, "prices = [3, 4]")
+    cell(ip, "prices.mean()")
+    model.reset("Lists have no mean().")
+    ip.run_cell(f"%%codeact {options(model)}\nwhy?", store_history=True)
+    told = request_of(model)
+    assert "prices.mean()" in told and "AttributeError" in told and "prices = [3, 4]" not in told
+    cell(ip, "total = sum(prices)")  # ran well: not told by default
+    model.reset("Ok.")
+    ip.run_cell(f"%%codeact {options(model)}\nand now?", store_history=True)
+    assert "Cells the user ran" not in request_of(model)
+    ip.run_line_magic("config", "CodeAct.show_cells = 'none'")
     cell(ip, "colour = 'blue'")
     model.reset("Ok.")
     ip.run_cell(f"%%codeact {options(model)}\nwhat colour?", store_history=True)
@@ -88,6 +101,7 @@ def test_codeact_fix_works_on_the_error_of_the_last_cell(ip, model, capsys):
 
 
 def test_a_cell_kept_out_of_the_history_is_not_the_users(ip, model):
+    ip.run_line_magic("config", "CodeAct.show_cells = 'all'")
     # A frontend's own executions (a variable explorer, an inspection) are not stored in history.
     cell(ip, "visible_cell = 1")
     ip.run_cell("inspected = 2", store_history=False)
