@@ -52,8 +52,9 @@ class Tactics:
     # gives up. The repeated reply is not kept in the conversation.
     stall_warning: bool = True
     # A step that fails on the same line, with the same error, as the step before: the model is
-    # told that line is unchanged and to change it.
-    same_line: bool = True
+    # told that line is unchanged and to change it. Off: on half of DABench it fired in runs it
+    # solved none of, and the small model answered it by sending its code again (a stall).
+    same_line: bool = False
     # The previous step's code a third time, after the warning: asked once more, that reply
     # sampled (temperature 0.7) where the model decodes greedily, before the run gives up.
     resample: bool = True
