@@ -38,21 +38,13 @@ FIRST_OUTPUT = """async (index) => {
         window.jupyterapp.commands.execute('notebook:run-cell');
     });
 }"""
-KERNEL_IDLE = """() => {
-    const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-    const kernel = panel && panel.sessionContext && panel.sessionContext.session
-        && panel.sessionContext.session.kernel;
-    return !!kernel && kernel.status === 'idle';
-}"""
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--runs", type=int, default=5)
     args = p.parse_args()
     from playwright.sync_api import sync_playwright
 
-    from lab_server import CHROMIUM, CHROMIUM_ARGS, LabServer, write_notebook
+    from lab_server import CHROMIUM, CHROMIUM_ARGS, KERNEL_IDLE, LabServer, write_notebook
 
     root = Path(tempfile.mkdtemp(prefix="codeact-first-paint-"))
     env = {k: v for k, v in os.environ.items() if k not in ("CODEACT_MODEL",)}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Reply
-from lab_server import ARTIFACTS, _free_port
+from lab_server import ARTIFACTS, KERNEL_IDLE, _free_port
 from playwright.sync_api import expect
 from test_lab import browser  # noqa: F401  (the lab tests' Chromium)
 
@@ -121,9 +121,7 @@ def _open_notebook(page) -> None:
         await panel.sessionContext.ready;
     }""")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-    page.wait_for_function("""() => { const p = window.jupyterapp.shell.currentWidget;
-        const k = p && p.sessionContext.session && p.sessionContext.session.kernel;
-        return !!k && k.status === 'idle'; }""", timeout=120_000)
+    page.wait_for_function(KERNEL_IDLE, timeout=120_000)
 
 
 def _send(page, request: str) -> None:

@@ -10,16 +10,10 @@ import time
 import pytest
 from conftest import Reply, code
 from playwright.sync_api import expect
-from lab_server import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, LabServer, write_notebook
+from lab_server import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, KERNEL_IDLE, LabServer, write_notebook
 
 pytestmark = pytest.mark.browser
 
-KERNEL_IDLE = """() => {
-    const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-    const kernel = panel && panel.sessionContext && panel.sessionContext.session
-        && panel.sessionContext.session.kernel;
-    return !!kernel && kernel.status === 'idle';
-}"""
 GENERATED = ".jp-Notebook .jp-Cell.jp-codeact-generated"
 
 
