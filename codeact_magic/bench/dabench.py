@@ -2,7 +2,7 @@
 embedded model, and smolagents' CodeAgent on the same server, in the same run.
 
     python benchmarks/dabench.py [--data ../shared/benchmarks/dabench-dev] [--harness ours,smolagents]
-                                 [--limit N | --slice K] [--out runs/x.jsonl] [--tactics SPEC]
+                                 [--limit N | --slice K [--offset I]] [--out runs/x.jsonl] [--tactics SPEC]
 
 The data stays where it is: questions, labels and tables are read by path, never copied.
 Scoring is the benchmark's own (its README): every ``@name[value]`` in the final answer; a
@@ -178,6 +178,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--harness", default="ours", help="ours, smolagents, or both: ours,smolagents")
     p.add_argument("--limit", type=int, help="the first N questions")
     p.add_argument("--slice", type=int, help="every K-th question (a spread-out sample)")
+    p.add_argument("--offset", type=int, default=0,
+                   help="with --slice, start at this question (--slice 2 --offset 1: the other half)")
     p.add_argument("--ids", help="comma-separated question ids")
     p.add_argument("--max-steps", type=int, default=10)
     p.add_argument("--tactics", help="our loop's tactics (codeact_magic.tactics), e.g. 'default,-check'")
@@ -192,7 +194,7 @@ def main(argv: list[str] | None = None) -> None:
         wanted = {int(i) for i in args.ids.split(",")}
         questions = [q for q in questions if q.id in wanted]
     if args.slice:
-        questions = questions[:: args.slice]
+        questions = questions[args.offset :: args.slice]
     if args.limit:
         questions = questions[: args.limit]
     harnesses = args.harness.split(",")

@@ -189,6 +189,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--code-act", type=Path, required=True, help="a checkout of xingyaoww/code-act")
     p.add_argument("--harness", default="ours", help="ours, smolagents, or both: ours,smolagents")
     p.add_argument("--slice", type=int, help="every K-th task (a spread-out sample)")
+    p.add_argument("--offset", type=int, default=0,
+                   help="with --slice, start at this task (--slice 2 --offset 1: the other half)")
     p.add_argument("--limit", type=int, help="the first N tasks (after --slice)")
     p.add_argument("--tasks", help="a substring: only tasks whose name contains it")
     p.add_argument("--turns", type=int, default=TURNS,
@@ -206,7 +208,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.tasks:
         tasks = [t for t in tasks if args.tasks in t.name]
     if args.slice:
-        tasks = tasks[:: args.slice]
+        tasks = tasks[args.offset :: args.slice]
     if args.limit:
         tasks = tasks[: args.limit]
     harnesses = args.harness.split(",")
