@@ -65,8 +65,10 @@ def start_kernels(n: int, env: dict[str, str]) -> list:
         kc = km.client()
         kc.start_channels()
         kc.wait_for_ready(timeout=120)
-        # The extension and litellm loaded beforehand: the figure is the runs', not the imports'.
-        kc.execute_interactive("%load_ext codeact_magic\nimport codeact_magic, litellm", timeout=120)
+        # The extension and litellm loaded beforehand (as the loop imports it: offline, with its
+        # local price list): the figure is the runs', not the imports'.
+        kc.execute_interactive("%load_ext codeact_magic\nimport codeact_magic.model\n"
+                               "codeact_magic.model.import_litellm();", timeout=120)
         kernels.append((km, kc))
     return kernels
 
