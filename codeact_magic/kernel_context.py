@@ -124,11 +124,19 @@ def _methods(kind: type) -> list[tuple[str, Any]]:
     return found[:12]
 
 
+def _column(name: Any) -> str:
+    """A column's name as code must write it: quoted where a plain listing would hide what it is
+    (a space at either end, a number, an empty name)."""
+    if isinstance(name, str) and name and name == name.strip() and "," not in name:
+        return name
+    return repr(name)
+
+
 def _frame(name: str, df: Any, rich: bool) -> str:
     rows, cols = df.shape
     columns = list(df.columns)
     dtypes = df.dtypes
-    shown = ", ".join(f"{c}: {dtypes.iloc[i]}" for i, c in enumerate(columns[:30]))
+    shown = ", ".join(f"{_column(c)}: {dtypes.iloc[i]}" for i, c in enumerate(columns[:30]))
     more = f", … ({cols - 30} more)" if cols > 30 else ""
     text = f"{name}: DataFrame, {rows:,} rows × {cols} columns\n    columns: {shown}{more}"
     if rich and rows:

@@ -29,6 +29,7 @@ from .redact import redact, secret_values
 from .reply import Answer, Code, Cut, Empty, Foreign, read_reply
 from .run import Run, Step
 from .stall import repeated_step, repeats_last_code, same_error_streak, unchanged_failing_line
+from .step_frames import frames_used
 from .tactics import DEFAULT, Tactics, may_be_a_guess
 from .window import fit
 
@@ -70,6 +71,8 @@ class _Said:
     turn: int = 0
     # The images of the step just run, for the next call only: (the message they go with, images).
     images: tuple[int, list[StepImage]] | None = None
+    # DataFrames described after a failed step: name → the columns and dtypes shown.
+    frames: dict[str, tuple] = field(default_factory=dict)
 
 
 @dataclass
@@ -322,6 +325,10 @@ async def codeact_loop(
                         if execution.interrupted:
                             end("stopped", INTERRUPTED)
                             break
+                        if tactics.error_context and step.error is not None and (described := frames_used(
+                                code, getattr(executor.shell, "user_ns", None), said.frames)):
+                            feedback += "\n\n" + prompts.frames_used(described)
+                            run.follow_ups.append("frames")
                         answer = execution.answer if execution.error is None else None
                         if execution.answer is not None and answer is None:
                             feedback += ("\n(final_answer() was called, but the step failed after it, "

@@ -158,6 +158,12 @@ UNCHANGED_LINE_TEMPLATE = (
     "why it fails, first print a few of the values it works on and their types."
 )
 
+# After a failed step (tactic: error_context): the DataFrames its code names, as they are now.
+FRAMES_TEMPLATE = (
+    "The DataFrames this code uses, as they are now (write column names exactly as listed here):\n"
+    "{frames}"
+)
+
 # Replies that ended before they were whole: nothing of them ran.
 CUT_LENGTH_TEMPLATE = (
     "Your reply was cut at the length limit before it was whole, so nothing of it ran. Reply again, "
@@ -217,6 +223,7 @@ class Prompts:
     same_error: str = SAME_ERROR_TEMPLATE
     failing_line: str = FAILING_LINE_TEMPLATE
     unchanged_line: str = UNCHANGED_LINE_TEMPLATE
+    frames: str = FRAMES_TEMPLATE
     cut_length: str = CUT_LENGTH_TEMPLATE
     cut_unclosed: str = CUT_UNCLOSED_TEMPLATE
     empty: str = EMPTY_TEMPLATE
@@ -299,6 +306,10 @@ class Prompts:
         return (template.replace("{earlier_output}", earlier).replace("{execution_feedback}", feedback)
                 .replace("{error}", error).replace("{which}", which)
                 .replace("{failing_line}", self._line(self.failing_line, where)))
+
+    def frames_used(self, described: list[str]) -> str:
+        """Added to a failed step's feedback: the DataFrames its code names (step_frames.py)."""
+        return self.frames.replace("{frames}", "\n".join(f"- {d}" for d in described))
 
     def line_unchanged(self, where: FailingLine) -> str:
         """Added to a step's error feedback: it failed on the same line as the step before."""

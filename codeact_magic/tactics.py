@@ -58,6 +58,10 @@ class Tactics:
     # The previous step's code a third time, after the warning: asked once more, that reply
     # sampled (temperature 0.7) where the model decodes greedily, before the run gives up.
     resample: bool = True
+    # A failed step's error is followed by the DataFrames its code names, as they are after it:
+    # real column names, dtypes, first rows (step_frames.py). Most stalls on DABench were data
+    # guessed wrong (a column name, a column of strings). Off until measured on whole sets.
+    error_context: bool = False
     # What the model is told of the kernel: "names" (a line per variable) or "rich" (callables'
     # signatures and docs, DataFrames' columns, dtypes and rows, the files the request names).
     context: Context = "rich"
@@ -67,7 +71,7 @@ DEFAULT = Tactics()
 # The 0.1 loop, for comparison: plain answers in words, nothing sent back, a line per variable.
 NONE = Tactics(final_answer=False, require_code="never", nudge=False, act_first=False,
                keep_given=False, restate=False, answer_form=False, check=False, stall_warning=False,
-               same_line=False, resample=False,
+               same_line=False, resample=False, error_context=False,
                context="names")
 _BASES = {"default": DEFAULT, "none": NONE}
 

@@ -275,6 +275,34 @@ def test_a_fix_that_leaves_the_failing_line_as_it_was_is_told_so(ip, model):
     assert "same line" not in sent(model, 2)[-1]["content"]
 
 
+def test_a_failed_step_is_shown_the_dataframes_its_code_uses(ip, model, tmp_path):
+    # The file's header has a space after each comma: the column is ' WINDSPEED', not 'WINDSPEED'.
+    data = tmp_path / "wind.csv"
+    data.write_text("DATE TIME, WINDSPEED, DIR\n01/01 00:00,2.72,288\n01/01 01:00,3.89,273\n")
+    model.reset(code(f"import pandas as pd\nwind = pd.read_csv({str(data)!r})\nprint(wind['WINDSPEED'].mean())"),
+                code("copy = wind.copy()\nprint(copy['WINDSPEED'].mean())"),
+                code("print(wind[' WINDSPEED'].mean()"),  # a syntax error: about code, not data
+                code("print(round(wind[' WINDSPEED'].mean(), 3))"), "3.305")
+    run = codeact(ip, model, "mean wind speed", "none,+error_context")
+    told = sent(model, 1)[-1]["content"]
+    assert told.startswith("Execution failed:") and "KeyError" in told
+    assert told.endswith("The DataFrames this code uses, as they are now (write column names exactly "
+                         "as listed here):\n- wind: DataFrame, 2 rows × 3 columns\n    columns: "
+                         "DATE TIME: str, ' WINDSPEED': float64, ' DIR': int64\n    first rows:\n"
+                         "           DATE TIME   WINDSPEED   DIR\n      0  01/01 00:00        2.72   288\n"
+                         "      1  01/01 01:00        3.89   273")
+    # Next failure: the frame it has read is not shown again, the new one is.
+    again = sent(model, 2)[-1]["content"]
+    assert "- copy: DataFrame" in again and "- wind:" not in again
+    assert "DataFrames this code uses" not in sent(model, 3)[-1]["content"]  # the syntax error
+    assert run.status == "answered" and run.steps[-1].output == "3.305"
+    assert run.follow_ups == ["frames", "frames"]
+    # Without the tactic, the error alone.
+    model.reset(code(f"import pandas as pd\nwind = pd.read_csv({str(data)!r})\nwind['WINDSPEED']"), "Stop.")
+    codeact(ip, model, "mean wind speed", "none")
+    assert "DataFrames this code uses" not in sent(model, 1)[-1]["content"]
+
+
 def test_the_same_error_three_times_is_told_once_then_stops(ip, model):
     model.reset(*(code(f"undefined_2  # {i}") for i in range(3)), code("print('fixed')"), "ok")
     run = codeact(ip, model, "fail", "none,+stall_warning")
