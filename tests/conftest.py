@@ -76,10 +76,15 @@ def ip(_shell, model):
     from codeact_magic.memory import memory_of
     from codeact_magic.recent_cells import recent_cells
 
-    # Each test is a conversation of its own, as in a fresh kernel.
+    # Each test is a conversation of its own, as in a fresh kernel, and leaves no variables behind:
+    # the model is told of the newest 30 only, and a name defined again keeps its old place.
     memory_of(_shell).forget()
     recent_cells(_shell).cells.clear()
+    names = set(_shell.user_ns)
     yield _shell
+    for name in set(_shell.user_ns) - names:
+        if not name.startswith("_"):
+            del _shell.user_ns[name]
     for c in _shell.configurables:
         if isinstance(c, CodeAct):  # back to the defaults for the next test
             for name in c.trait_names(config=True):
