@@ -220,6 +220,8 @@ def test_without_the_extension_the_run_renders_inline(browser, server, model, tm
         page.keyboard.press("Shift+Enter")
         magic = page.locator(".jp-Notebook .jp-Cell").nth(1)
         magic.locator(".jp-OutputArea", has_text="Answered after 1 step").wait_for(timeout=60_000)
+        # The answer is Markdown, which the page renders after the text around it: wait for it.
+        magic.locator(".jp-OutputArea", has_text="Inline answer.").wait_for(timeout=10_000)
         output = magic.locator(".jp-OutputArea").inner_text()
         assert "inline output" in output and "Inline answer." in output
         assert page.locator(GENERATED).count() == 0
