@@ -34,6 +34,18 @@ def as_text(value: Any) -> str:
         return f"<{type(value).__name__} that cannot be shown: {exc}>"
 
 
+def many_values(value: Any) -> str | None:
+    """``value`` described (e.g. "a Series of 4 values") when it is a whole pandas or NumPy object
+    of several values: what a model hands over when it printed a table and the request asked for
+    one thing in it (which column, what mean). None for anything else, lists and dicts included:
+    those are often the answer asked for."""
+    module = type(value).__module__.split(".", 1)[0]
+    size = getattr(value, "size", None)
+    if module not in ("pandas", "numpy") or not isinstance(size, int) or size < 2:
+        return None
+    return f"a {type(value).__name__} of {size} values"
+
+
 class Slot:
     """Where the answer lands: one per step."""
 

@@ -18,6 +18,7 @@ from .events import (Event, FollowUp, ModelText, ModelWaiting, RunFinished, RunS
                      StepStarted)
 from .executor import Execution, Executor, RunInProgress
 from .answer_form import find as find_answer_form
+from .final_answer import many_values
 from .given import invented, redefined, without
 from .images import StepImage, parts
 from .kernel_context import KernelContext
@@ -342,7 +343,7 @@ async def codeact_loop(
                         elif answer is not None and _review_due(tactics, said, run):
                             said.reviewed, said.pending = True, (answer.text, index)
                             message = _before_answer(prompts, tactics, answer.text, run.request,
-                                                     from_code=True)
+                                                     from_code=True, whole=many_values(answer.value))
                             chat.say("user", feedback + "\n\n" + message)
                             yield follow_up("review", message)
                         elif answer is not None:
@@ -424,9 +425,9 @@ def _review_due(tactics: Tactics, said: _Said, run: Run) -> bool:
 
 
 def _before_answer(prompts: Prompts, tactics: Tactics, answer: str, request: str, *,
-                   from_code: bool) -> str:
+                   from_code: bool, whole: str | None = None) -> str:
     return prompts.before_answer(answer, request, restate=tactics.restate, check=tactics.check,
-                                 from_code=from_code)
+                                 from_code=from_code, whole=whole)
 
 
 def _record(execution: Execution, code: str, reply: ModelReply, prompts: Prompts, limits: Limits,

@@ -127,6 +127,13 @@ REVIEW_NOTHING_TEMPLATE = (
     "see where the result is, then call final_answer with it. If the request has no answer, say so "
     "in words."
 )
+# final_answer() was handed a whole table or array ({whole}: "a Series of 4 values"): a request for
+# one thing in it (which column, what mean) is not answered by the table.
+REVIEW_MANY_TEMPLATE = (
+    "You passed {whole} to final_answer. If the request asks for one thing (a name, a number), "
+    "call final_answer with just that, picked out of it by code. If it asks for all of them, send "
+    "the same final_answer call again."
+)
 REVIEW_WORDS_TEMPLATE = (
     "Give the final answer now, exactly in the form the request asks for (names, rounding, units), "
     "with the values your code printed."
@@ -219,6 +226,7 @@ class Prompts:
     form: str = FORM_TEMPLATE
     review_words: str = REVIEW_WORDS_TEMPLATE
     review_nothing: str = REVIEW_NOTHING_TEMPLATE
+    review_many: str = REVIEW_MANY_TEMPLATE
     repeated_code: str = REPEATED_CODE_TEMPLATE
     same_error: str = SAME_ERROR_TEMPLATE
     failing_line: str = FAILING_LINE_TEMPLATE
@@ -269,12 +277,15 @@ class Prompts:
         return answer
 
     def before_answer(self, answer: str, request: str, *, restate: bool, check: bool,
-                      from_code: bool) -> str:
+                      from_code: bool, whole: str | None = None) -> str:
         """What the model is sent when it is about to answer (tactics restate and check);
-        ``from_code``: the answer was handed to final_answer() (not given in words)."""
+        ``from_code``: the answer was handed to final_answer() (not given in words); ``whole``:
+        it was a whole table or array, so described (``final_answer.many_values``)."""
         text = (self.restate if restate else "") + (self.check if check else "")
         if from_code and answer.strip() in _NOTHING:
             text += self.review_nothing
+        elif from_code and whole:
+            text += self.review_many.replace("{whole}", whole)
         else:
             text += self.review_code if from_code else self.review_words
         return text.replace("{request}", request.strip()).replace("{answer}", answer.strip())

@@ -122,6 +122,26 @@ def test_an_answer_of_nothing_is_sent_back_to_find_the_result(ip, model):
     assert "send the same final_answer call again" not in review
 
 
+def test_a_whole_table_handed_over_is_sent_back_to_pick_the_one_thing_asked(ip, model):
+    # A follow-up on a DataFrame: the model printed the missing counts, then handed all of them over.
+    ip.user_ns["survey"] = __import__("pandas").DataFrame({"price": [1, None, 3], "rating": [None, None, 2]})
+    model.reset(code("missing = survey.isna().sum()\nfinal_answer(missing)"),
+                code("final_answer(missing.idxmax())"))
+    run = codeact(ip, model, "Which column has the most missing values?", "none,+final_answer,+restate")
+    assert run.answer == "rating" and run.answer_step == 2
+    review = sent(model, 1)[-1]["content"]
+    assert "You passed a Series of 2 values to final_answer." in review
+    assert "call final_answer with just that, picked out of it by code" in review
+
+
+def test_a_list_handed_over_gets_the_usual_review(ip, model):
+    # A list is often the answer asked for ("the three largest"): no more than the request again.
+    model.reset(code("final_answer([3, 2, 1])"), code("final_answer([3, 2, 1])"))
+    run = codeact(ip, model, "The three largest, in order.", "none,+final_answer,+restate")
+    assert run.answer == "[3, 2, 1]" and run.answer_step == 1
+    assert "If [3, 2, 1] is exactly what the request asks for" in sent(model, 1)[-1]["content"]
+
+
 def test_an_answer_without_steps_is_not_reviewed(ip, model):
     model.reset("Hello!")
     run = codeact(ip, model, "hi", "none,+restate,+check")
