@@ -121,6 +121,9 @@ FORM_TEMPLATE = (
     "Your answer {answer} is not in the form the request asks for:\n{form}\n\nIt lacks {missing}. "
     "Give the same values in exactly that form: {how}."
 )
+# ... and when the form has one slot and the answer is one value: that value in the form. Shown the
+# form alone, a small model handed over the bare value again ("0.32" for @correlation[value]).
+FORM_FILLED_TEMPLATE = " That is: {filled}"
 # final_answer() was handed nothing (None, an empty value): that answers no request.
 REVIEW_NOTHING_TEMPLATE = (
     "{answer} is no answer: your code has not found the result yet. Print the values it computed to "
@@ -203,6 +206,17 @@ CUT_UNCLOSED_TEMPLATE = (
 )
 
 
+def _filled(answer: str, missing: list[str]) -> str | None:
+    """``answer`` put in the form, when the form lacks one literal part (``@mean[``, ``Answer:``)
+    and the answer is one value: a word or number, nothing of a form of its own (no space, ``@``
+    or bracket). None otherwise: which value goes in which slot is for the model to say."""
+    value = answer.strip().strip("'\"")
+    if len(missing) != 1 or not value or any(c.isspace() or c in "@[]" for c in value):
+        return None
+    marker = missing[0]
+    return f"{marker}{value}]" if marker.endswith("[") else f"{marker} {value}"
+
+
 # What final_answer() receives when the code found nothing.
 _NOTHING = {"", "None", "nan", "NaN", "[]", "{}", "()", "''", '""'}
 
@@ -224,6 +238,7 @@ class Prompts:
     check: str = CHECK_TEMPLATE
     review_code: str = REVIEW_CODE_TEMPLATE
     form: str = FORM_TEMPLATE
+    form_filled: str = FORM_FILLED_TEMPLATE
     review_words: str = REVIEW_WORDS_TEMPLATE
     review_nothing: str = REVIEW_NOTHING_TEMPLATE
     review_many: str = REVIEW_MANY_TEMPLATE
@@ -295,9 +310,13 @@ class Prompts:
         how = ("call final_answer with the whole answer, as one string in that form" if from_code
                else "write the whole answer in that form")
         shown = answer.strip() if len(answer) <= 200 else answer.strip()[:200] + "…"
-        return (self.form.replace("{answer}", repr(shown) if "\n" not in shown else f"\n{shown}\n")
+        text = (self.form.replace("{answer}", repr(shown) if "\n" not in shown else f"\n{shown}\n")
                 .replace("{form}", form.strip()).replace("{missing}", ", ".join(missing))
                 .replace("{how}", how))
+        if (filled := _filled(answer, missing)) is not None:
+            text += self.form_filled.replace(
+                "{filled}", f"final_answer({filled!r})" if from_code else filled)
+        return text
 
     def nudge_for(self, request: str, given: bool = False) -> str:
         """A run's first reply came without code (tactic: nudge). The request is repeated: sent
