@@ -24,7 +24,7 @@ from .images import StepImage, parts
 from .kernel_context import KernelContext
 from .model import Message, Model, ModelReply, TextDelta, Waiting
 from .observation import ANSWER_RECEIVED, observe, step_error
-from .prompts import Prompts
+from .prompts import Prompts, filled_form
 from .provider_error import ProviderError
 from .redact import redact, secret_values
 from .reply import Answer, Code, Cut, Empty, Foreign, read_reply
@@ -237,9 +237,13 @@ async def codeact_loop(
                         # In place of the restated request: the form itself, and what is missing.
                         said.formed = said.reviewed = True
                         chat.say("assistant", text)
-                        message = prompts.wrong_form(text, form.text, missing, from_code=False)
+                        message = prompts.wrong_form(text, form.text, missing, from_code=False,
+                                                     fill=tactics.fill_form)
                         chat.say("user", message)
-                        yield follow_up("form", message)
+                        told = follow_up("form", message)
+                        if tactics.fill_form and filled_form(text, missing):
+                            run.follow_ups.append("filled")  # counted apart, to measure it
+                        yield told
 
                     case Answer(text) if _review_due(tactics, said, run):
                         said.reviewed = True
@@ -337,9 +341,13 @@ async def codeact_loop(
                         if answer is not None and (missing := wrong_form(answer.text)):
                             said.formed = said.reviewed = True
                             said.pending = (answer.text, index)
-                            message = prompts.wrong_form(answer.text, form.text, missing, from_code=True)
+                            message = prompts.wrong_form(answer.text, form.text, missing, from_code=True,
+                                                         fill=tactics.fill_form)
                             chat.say("user", feedback + "\n\n" + message)
-                            yield follow_up("form", message)
+                            told = follow_up("form", message)
+                            if tactics.fill_form and filled_form(answer.text, missing):
+                                run.follow_ups.append("filled")
+                            yield told
                         elif answer is not None and _review_due(tactics, said, run):
                             said.reviewed, said.pending = True, (answer.text, index)
                             message = _before_answer(prompts, tactics, answer.text, run.request,

@@ -206,7 +206,7 @@ CUT_UNCLOSED_TEMPLATE = (
 )
 
 
-def _filled(answer: str, missing: list[str]) -> str | None:
+def filled_form(answer: str, missing: list[str]) -> str | None:
     """``answer`` put in the form, when the form lacks one literal part (``@mean[``, ``Answer:``)
     and the answer is one value: a word or number, nothing of a form of its own (no space, ``@``
     or bracket). None otherwise: which value goes in which slot is for the model to say."""
@@ -305,15 +305,17 @@ class Prompts:
             text += self.review_code if from_code else self.review_words
         return text.replace("{request}", request.strip()).replace("{answer}", answer.strip())
 
-    def wrong_form(self, answer: str, form: str, missing: list[str], *, from_code: bool) -> str:
-        """The answer lacks ``missing``, literal parts of the ``form`` the request gives."""
+    def wrong_form(self, answer: str, form: str, missing: list[str], *, from_code: bool,
+                   fill: bool = True) -> str:
+        """The answer lacks ``missing``, literal parts of the ``form`` the request gives; ``fill``:
+        show the answer put in the form where that is unambiguous (tactic fill_form)."""
         how = ("call final_answer with the whole answer, as one string in that form" if from_code
                else "write the whole answer in that form")
         shown = answer.strip() if len(answer) <= 200 else answer.strip()[:200] + "…"
         text = (self.form.replace("{answer}", repr(shown) if "\n" not in shown else f"\n{shown}\n")
                 .replace("{form}", form.strip()).replace("{missing}", ", ".join(missing))
                 .replace("{how}", how))
-        if (filled := _filled(answer, missing)) is not None:
+        if fill and (filled := filled_form(answer, missing)) is not None:
             text += self.form_filled.replace(
                 "{filled}", f"final_answer({filled!r})" if from_code else filled)
         return text

@@ -45,6 +45,10 @@ class Tactics:
     # and the answer lacks them, the model is shown that form and what is missing, once, in place
     # of the restated request (answer_form.py).
     answer_form: bool = True
+    # ... and when the form has one slot and the answer is one value, that value is shown put in the
+    # form ("That is: final_answer('@total[42]')"). Shown the form alone, the small model handed
+    # over the bare value again in 10 of the 14 such runs of DABench that held the right value.
+    fill_form: bool = True
     # Before an answer is taken, the model is asked once to check it against the outputs.
     check: bool = False
     # The same code again, or the same error three times: the model is told what it repeated (and
@@ -70,7 +74,7 @@ class Tactics:
 DEFAULT = Tactics()
 # The 0.1 loop, for comparison: plain answers in words, nothing sent back, a line per variable.
 NONE = Tactics(final_answer=False, require_code="never", nudge=False, act_first=False,
-               keep_given=False, restate=False, answer_form=False, check=False, stall_warning=False,
+               keep_given=False, restate=False, answer_form=False, fill_form=False, check=False, stall_warning=False,
                same_line=False, resample=False, error_context=False,
                context="names")
 _BASES = {"default": DEFAULT, "none": NONE}

@@ -194,7 +194,7 @@ FORM_REQUEST = ("What is the total of 19 and 23?\n\nAnswer format: @total[value]
 def test_an_answer_not_in_the_form_the_request_gives_is_shown_that_form(ip, model):
     model.reset(code("total = 19 + 23\nfinal_answer(total)"), code("final_answer(f'@total[{total}]')"),
                 "never asked")
-    run = codeact(ip, model, FORM_REQUEST, "none,+final_answer,+answer_form,+restate")
+    run = codeact(ip, model, FORM_REQUEST, "none,+final_answer,+answer_form,+fill_form,+restate")
     told = sent(model, 1)[-1]["content"]
     assert told.startswith("Execution result:\nfinal_answer received: 42\n\n")
     assert told.endswith("Your answer '42' is not in the form the request asks for:\nAnswer format: "
@@ -202,20 +202,25 @@ def test_an_answer_not_in_the_form_the_request_gives_is_shown_that_form(ip, mode
                          "values in exactly that form: call final_answer with the whole answer, as one "
                          "string in that form. That is: final_answer('@total[42]')")
     # In the form now: taken without the restated request (the form message was the review).
-    assert run.answer == "@total[42]" and run.follow_ups == ["form"] and len(model.requests) == 2
+    assert run.answer == "@total[42]" and run.follow_ups == ["form", "filled"] and len(model.requests) == 2
+    # Without fill_form: the form and what it lacks, no more.
+    model.reset(code("total = 19 + 23\nfinal_answer(total)"), code("final_answer(f'@total[{total}]')"))
+    run = codeact(ip, model, FORM_REQUEST, "none,+final_answer,+answer_form,+restate")
+    assert sent(model, 1)[-1]["content"].endswith("as one string in that form.")
+    assert run.answer == "@total[42]" and run.follow_ups == ["form"]
 
 
 def test_the_form_is_not_filled_in_where_the_values_could_go_in_more_than_one_way(ip, model):
     two_slots = "Total and product of 6 and 7?\n\nAnswer format: @total[value] @product[value]"
     model.reset(code("final_answer(13)"), code("final_answer('@total[13] @product[42]')"))
-    run = codeact(ip, model, two_slots, "none,+final_answer,+answer_form")
+    run = codeact(ip, model, two_slots, "none,+final_answer,+answer_form,+fill_form")
     told = sent(model, 1)[-1]["content"]
     assert told.endswith("It lacks @total[, @product[. Give the same values in exactly that form: call "
                          "final_answer with the whole answer, as one string in that form.")
     assert run.answer == "@total[13] @product[42]"
     # One slot, but an answer of more than one word: which part is the value is the model's to say.
     model.reset(code("final_answer('42 in all')"), code("final_answer('@total[42]')"))
-    run = codeact(ip, model, FORM_REQUEST, "none,+final_answer,+answer_form")
+    run = codeact(ip, model, FORM_REQUEST, "none,+final_answer,+answer_form,+fill_form")
     assert "That is:" not in sent(model, 1)[-1]["content"] and run.answer == "@total[42]"
 
 
