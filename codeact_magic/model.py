@@ -216,9 +216,9 @@ class LiteLLM:
         except Exception:
             return None
 
-    def _fail(self, exc: BaseException) -> ProviderError:
-        return describe(exc, model=self.name, api_base=self.api_base,
-                        retries=self.rate_limit_retries, timeout=self.request_timeout)
+    def _fail(self, exc: BaseException, *, streaming: bool = False) -> ProviderError:
+        return describe(exc, model=self.name, api_base=self.api_base, retries=self.rate_limit_retries,
+                        timeout=self.request_timeout, streaming=streaming)
 
     async def _open(self, litellm: Any, messages: Sequence[Message], require_code: bool,
                     explore: bool) -> Any:
@@ -294,7 +294,7 @@ class LiteLLM:
                 "stopped (CodeAct.reply_timeout). The server may be overloaded; run the cell again, "
                 "or raise the limit.") from None
         except Exception as exc:
-            raise self._fail(exc) from None
+            raise self._fail(exc, streaming=True) from None
         finally:
             await response.aclose()
         # Counting may ask the server (or tokenize): not on the event loop.

@@ -34,8 +34,9 @@ def _key_hint(model: str) -> str:
 
 
 def describe(exc: BaseException, *, model: str, api_base: str | None, retries: int,
-             timeout: float | None) -> ProviderError:
-    """Turn a litellm/openai exception into a ProviderError that says what failed and what to do."""
+             timeout: float | None, streaming: bool = False) -> ProviderError:
+    """Turn a litellm/openai exception into a ProviderError that says what failed and what to do.
+    ``streaming``: it was raised while the reply streamed, so the server had been reached."""
     import litellm
 
     where = f" at {api_base}" if api_base else ""
@@ -63,7 +64,9 @@ def describe(exc: BaseException, *, model: str, api_base: str | None, retries: i
     elif isinstance(exc, litellm.Timeout) or _timed_out(exc):
         msg = (f"The model '{model}'{where} did not answer within {timeout:g} s. Check that the "
                "server is up and not overloaded, or raise CodeAct.request_timeout.")
-    elif _mid_stream(exc):
+    elif _mid_stream(exc) or (streaming and (isinstance(exc, litellm.APIConnectionError)
+                                             or _unreachable(exc))):
+        # openai 3 reports a dropped stream as a bare "Connection error.": the stream had begun.
         msg = (f"The reply from '{model}' was cut off mid-stream ({detail}). The connection to "
                "the provider dropped; run the cell again.")
     elif isinstance(exc, litellm.APIConnectionError) or _unreachable(exc):
