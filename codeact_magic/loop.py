@@ -435,7 +435,8 @@ def _review_due(tactics: Tactics, said: _Said, run: Run) -> bool:
 def _before_answer(prompts: Prompts, tactics: Tactics, answer: str, request: str, *,
                    from_code: bool, whole: str | None = None) -> str:
     return prompts.before_answer(answer, request, restate=tactics.restate, check=tactics.check,
-                                 from_code=from_code, whole=whole)
+                                 from_code=from_code, whole=whole,
+                                 compute=tactics.code_answer and tactics.final_answer)
 
 
 def _record(execution: Execution, code: str, reply: ModelReply, prompts: Prompts, limits: Limits,

@@ -49,6 +49,10 @@ class Tactics:
     # form ("That is: final_answer('@total[42]')"). Shown the form alone, the small model handed
     # over the bare value again in 10 of the 14 such runs of DABench that held the right value.
     fill_form: bool = True
+    # An answer in words after steps is sent back once, in place of the plain restated request, to
+    # come from code through final_answer(): the model named the wrong column of a table of counts
+    # it had printed, and confirmed it when shown the request again. Off until measured.
+    code_answer: bool = False
     # Before an answer is taken, the model is asked once to check it against the outputs.
     check: bool = False
     # The same code again, or the same error three times: the model is told what it repeated (and
@@ -74,8 +78,8 @@ class Tactics:
 DEFAULT = Tactics()
 # The 0.1 loop, for comparison: plain answers in words, nothing sent back, a line per variable.
 NONE = Tactics(final_answer=False, require_code="never", nudge=False, act_first=False,
-               keep_given=False, restate=False, answer_form=False, fill_form=False, check=False, stall_warning=False,
-               same_line=False, resample=False, error_context=False,
+               keep_given=False, restate=False, answer_form=False, fill_form=False, check=False,
+               stall_warning=False, same_line=False, resample=False, error_context=False,
                context="names")
 _BASES = {"default": DEFAULT, "none": NONE}
 
