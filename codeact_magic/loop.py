@@ -145,6 +145,12 @@ async def codeact_loop(
         run.follow_ups.append(kind)
         return FollowUp(kind, message)
 
+    def form_follow_up(answer: str, missing: list[str], message: str) -> FollowUp:
+        told = follow_up("form", message)
+        if tactics.fill_form and filled_form(answer, missing):
+            run.follow_ups.append("filled")  # counted apart, to measure it
+        return told
+
     def end(status: str, note: str | None = None, answer: str | None = None) -> None:
         if answer is not None:
             answer = prompts.without_echo(answer)
@@ -240,10 +246,7 @@ async def codeact_loop(
                         message = prompts.wrong_form(text, form.text, missing, from_code=False,
                                                      fill=tactics.fill_form)
                         chat.say("user", message)
-                        told = follow_up("form", message)
-                        if tactics.fill_form and filled_form(text, missing):
-                            run.follow_ups.append("filled")  # counted apart, to measure it
-                        yield told
+                        yield form_follow_up(text, missing, message)
 
                     case Answer(text) if _review_due(tactics, said, run):
                         said.reviewed = True
@@ -344,10 +347,7 @@ async def codeact_loop(
                             message = prompts.wrong_form(answer.text, form.text, missing, from_code=True,
                                                          fill=tactics.fill_form)
                             chat.say("user", feedback + "\n\n" + message)
-                            told = follow_up("form", message)
-                            if tactics.fill_form and filled_form(answer.text, missing):
-                                run.follow_ups.append("filled")
-                            yield told
+                            yield form_follow_up(answer.text, missing, message)
                         elif answer is not None and _review_due(tactics, said, run):
                             said.reviewed, said.pending = True, (answer.text, index)
                             message = _before_answer(prompts, tactics, answer.text, run.request,
