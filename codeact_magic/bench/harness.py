@@ -115,8 +115,9 @@ class Ours:
 
     def run(self, task: str, request: str, namespace: dict[str, Any] | None = None,
             setup: str = "", cwd: str | None = None, reset: bool = True,
-            after: Any = None) -> tuple[Outcome, Any]:
-        """``after``: a finished run whose conversation this request continues."""
+            after: Any = None, new: bool = True) -> tuple[Outcome, Any]:
+        """``after``: a finished run whose conversation this request continues; ``new=False``: go
+        on with the kernel's conversation, as a ``%%codeact`` cell without ``--new`` does."""
         import codeact_magic
 
         ip = self.shell
@@ -134,7 +135,7 @@ class Ours:
         if after is not None:
             options["after"] = after
         else:
-            options["new"] = True  # a task is a conversation of its own, not the next of the last
+            options["new"] = new  # by default a task is a conversation of its own, not the next of the last
         ip.user_ns["__bench_options"] = options
         here = os.getcwd()
         started = time.perf_counter()
