@@ -46,6 +46,7 @@ class FollowUp:
     """The loop sent the model a message of its own (not an output): ``kind`` is "nudge" (it
     answered without running code), "review" (the request restated before the answer), "stall"
     (it repeated itself), "resample" (it repeated itself again: asked once more at a temperature),
+    "fresh" (it repeated itself again: the conversation started again from the request),
     "line" (a step failed on the same line as the one before), "form" (the answer lacks the form
     the request gives), "cut" (its reply ended before it was
     whole), "empty" (it said nothing), "given" or "language"."""
@@ -64,6 +65,7 @@ FOLLOW_UP_LABELS = {
     "review": "asked to check the answer against the request",
     "stall": "repeated itself: asked for another way",
     "resample": "repeated itself again: asked once more, sampled",
+    "fresh": "repeated itself again: started again from the request, the failed code left out",
     "line": "failed on the same line again: told to change that line",
     "form": "answered not in the form asked: shown the form",
     "cut": "the reply ended before it was whole: asked again",

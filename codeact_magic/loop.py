@@ -29,6 +29,7 @@ from .provider_error import ProviderError
 from .redact import redact, secret_values
 from .reply import Answer, Code, Cut, Empty, Foreign, read_reply
 from .run import Run, Step
+from .fresh_start import attempts
 from .stall import repeated_step, repeats_last_code, same_error_streak, unchanged_failing_line
 from .step_frames import frames_used
 from .tactics import DEFAULT, Tactics, may_be_a_guess
@@ -62,6 +63,9 @@ class _Said:
     resampled: bool = False  # a repeat after the warning was met with a sampled reply
     explore: bool = False  # the next reply is sampled (tactic: resample)
     warned_error: bool = False
+    # The conversation started again from the request (tactic: fresh_start), before this step.
+    restarted: bool = False
+    restart_at: int = 0
     # The final_answer() under review: its text and step. The same code again confirms it.
     pending: tuple[str, int] | None = None
     cuts: int = 0
@@ -150,6 +154,16 @@ async def codeact_loop(
         if tactics.fill_form and filled_form(answer, missing):
             run.follow_ups.append("filled")  # counted apart, to measure it
         return told
+
+    def start_again() -> FollowUp:
+        """The failed attempts since the request leave the conversation; a summary of them joins
+        the request (the kernel keeps what they made)."""
+        tried = attempts(run.steps[said.restart_at:], getattr(executor, "shell", None))
+        said.restarted, said.restart_at, said.images = True, len(run.steps), None
+        del chat.messages[request_at + 1:]
+        message = prompts.started_again(tried.failed, tried.error, tried.where, tried.variables)
+        chat.add(message)
+        return follow_up("fresh", message)
 
     def end(status: str, note: str | None = None, answer: str | None = None) -> None:
         if answer is not None:
@@ -298,6 +312,8 @@ async def codeact_loop(
                                 where=repeated.error.where if repeated.error else None)
                             chat.add(message)
                             yield follow_up("stall", message)
+                        elif tactics.fresh_start and not said.restarted and run.steps[-1].error:
+                            yield start_again()
                         elif tactics.resample and not said.resampled:
                             said.resampled = said.explore = True
                             yield follow_up("resample", "")
@@ -357,7 +373,7 @@ async def codeact_loop(
                         elif answer is not None:
                             run.answer_step = index
                             end("answered", answer=answer.text)
-                        elif same_error_streak(run.steps):
+                        elif same_error_streak(run.steps[said.restart_at:]):
                             error = f"{step.error.ename}: {step.error.evalue}"
                             if tactics.stall_warning and not said.warned_error:
                                 said.warned_error = True
@@ -365,6 +381,8 @@ async def codeact_loop(
                                                           where=step.error.where)
                                 chat.say("user", message)
                                 yield follow_up("stall", message)
+                            elif tactics.fresh_start and not said.restarted:
+                                yield start_again()
                             else:
                                 end("stopped", f"Stopped: the last three steps failed with the same "
                                                f"error ({error}).")
@@ -376,7 +394,7 @@ async def codeact_loop(
                         else:
                             chat.say("user", feedback)
                         if execution.images and getattr(model, "vision", False) \
-                                and chat.messages[-1]["role"] == "user":
+                                and chat.messages[-1]["role"] == "user" and said.restart_at < len(run.steps):
                             said.images = (len(chat.messages) - 1, execution.images)
                         if run.status is None and not await control.resume(index):
                             end("stopped", STOPPED_BY_USER)

@@ -163,6 +163,13 @@ SAME_ERROR_TEMPLATE = (
     "retry the same way: take another approach, or answer in plain words if it cannot be done."
     "{failing_line}"
 )
+# A stall the warning did not end (tactic: fresh_start): the conversation starts again from the
+# request, with this added to it in place of the failed attempts (fresh_start.py).
+FRESH_START_TEMPLATE = (
+    "Your earlier code for this request failed {failed} and went round in circles, so it is left "
+    "out here. The last attempt ended on:\n{error}{failing_line}{variables}\n"
+    "Write new code that takes another way{without_line}."
+)
 # Where the repeated code fails: a small model's "fix" often leaves the failing line as it was.
 FAILING_LINE_TEMPLATE = (
     "\nThe line that fails is line {number}:\n    {line}\nDo not send it again as it is. If you "
@@ -254,6 +261,7 @@ class Prompts:
     repeated_code: str = REPEATED_CODE_TEMPLATE
     same_error: str = SAME_ERROR_TEMPLATE
     failing_line: str = FAILING_LINE_TEMPLATE
+    fresh_start: str = FRESH_START_TEMPLATE
     unchanged_line: str = UNCHANGED_LINE_TEMPLATE
     frames: str = FRAMES_TEMPLATE
     cut_length: str = CUT_LENGTH_TEMPLATE
@@ -350,6 +358,17 @@ class Prompts:
         return (template.replace("{earlier_output}", earlier).replace("{execution_feedback}", feedback)
                 .replace("{error}", error).replace("{which}", which)
                 .replace("{failing_line}", self._line(self.failing_line, where)))
+
+    def started_again(self, failed: int, error: str, where: FailingLine | None, variables: list[str]) -> str:
+        """Added to the request when a stalled run starts its conversation again (fresh_start.py)."""
+        times = "once" if failed == 1 else "twice" if failed == 2 else f"{failed} times"
+        line = f"\nThe line that raised it:\n    {where.text}" if where is not None else ""
+        without = ", without that line" if where is not None else ""
+        made = ("\nWhat the earlier steps made is still in the kernel: " + "; ".join(variables) + "."
+                if variables else "")
+        return (self.fresh_start.replace("{failed}", times).replace("{error}", error or "(no error)")
+                .replace("{failing_line}", line).replace("{variables}", made)
+                .replace("{without_line}", without))
 
     def frames_used(self, described: list[str]) -> str:
         """Added to a failed step's feedback: the DataFrames its code names (step_frames.py)."""

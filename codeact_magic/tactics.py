@@ -66,6 +66,11 @@ class Tactics:
     # The previous step's code a third time, after the warning: asked once more, that reply
     # sampled (temperature 0.7) where the model decodes greedily, before the run gives up.
     resample: bool = True
+    # A stall the warning did not end, on failing code: the conversation starts again from the
+    # request, the failed attempts left out (a small model copies them) and summed up in a few
+    # lines: the error, its line, what the steps made (fresh_start.py). Before resample; off until
+    # measured.
+    fresh_start: bool = False
     # A failed step's error is followed by the DataFrames its code names, as they are after it:
     # real column names, dtypes, first rows (step_frames.py). Most stalls on DABench were data
     # guessed wrong (a column name, a column of strings). Off until measured on whole sets.
@@ -79,7 +84,7 @@ DEFAULT = Tactics()
 # The 0.1 loop, for comparison: plain answers in words, nothing sent back, a line per variable.
 NONE = Tactics(final_answer=False, require_code="never", nudge=False, act_first=False,
                keep_given=False, restate=False, answer_form=False, fill_form=False, check=False,
-               stall_warning=False, same_line=False, resample=False, error_context=False,
+               stall_warning=False, same_line=False, resample=False, fresh_start=False, error_context=False,
                context="names")
 _BASES = {"default": DEFAULT, "none": NONE}
 

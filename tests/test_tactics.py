@@ -304,6 +304,48 @@ def test_after_the_warning_the_same_code_again_is_asked_once_more_sampled(ip, mo
         ip.run_line_magic("config", "CodeAct.temperature = None")
 
 
+def test_a_stall_the_warning_did_not_end_starts_the_conversation_again(ip, model):
+    # The fix goes after the failing line, and then the same code comes again despite the warning:
+    # the failed attempts leave the conversation, a summary of them joins the request.
+    ip.user_ns.pop("weights", None)
+    failing = "weights = [1, 2]\nx = int('4 kg')\nprint(x)"
+    fixed = failing + "\nx = x.strip()"
+    model.reset(code(failing), code(fixed), code(fixed), code(fixed),
+                code("print(int('4 kg'.split()[0]) + sum(weights))"), "It is 7.")
+    run = codeact(ip, model, "weight plus weights", "none,+stall_warning,+fresh_start")
+    assert run.status == "answered" and run.answer == "It is 7." and run.steps[-1].output == "7"
+    assert run.follow_ups == ["stall", "fresh"] and len(run.steps) == 3
+    again = sent(model, 4)
+    # Only the system prompt and the request: none of the failed code is left to copy.
+    assert [m["role"] for m in again] == ["system", "user"]
+    assert again[1]["content"].startswith("weight plus weights")
+    assert "x.strip()" not in again[1]["content"]
+    assert again[1]["content"].endswith(
+        "Your earlier code for this request failed twice and went round in circles, so it is left out "
+        "here. The last attempt ended on:\nValueError: invalid literal for int() with base 10: '4 kg'\n"
+        "The line that raised it:\n    x = int('4 kg')\nWhat the earlier steps made is still in the "
+        "kernel: weights: list.\nWrite new code that takes another way, without that line.")
+    # The next reply is taken up in the shortened conversation, and the run's record keeps every step.
+    assert [m["role"] for m in sent(model, 5)] == ["system", "user", "assistant", "user"]
+    # Without the tactic, the same replies end the run as a stall.
+    model.reset(code(failing), code(fixed), code(fixed), code(fixed))
+    run = codeact(ip, model, "weight plus weights", "none,+stall_warning")
+    assert run.status == "stopped" and "same code" in run.note
+
+
+def test_the_same_error_after_the_warning_starts_the_conversation_again(ip, model):
+    model.reset(*(code(f"undefined_2  # {i}") for i in range(4)), code("print('fixed')"), "ok")
+    run = codeact(ip, model, "fail", "none,+stall_warning,+fresh_start")
+    assert run.follow_ups == ["stall", "fresh"] and run.status == "answered"
+    assert [m["role"] for m in sent(model, 4)] == ["system", "user"]
+    assert "failed 4 times" in sent(model, 4)[1]["content"]
+    assert "NameError: name 'undefined_2' is not defined" in sent(model, 4)[1]["content"]
+    # After the start again, three more of the same error are counted afresh, then the run stops.
+    model.reset(*(code(f"undefined_2  # {i}") for i in range(7)))
+    run = codeact(ip, model, "fail", "none,+stall_warning,+fresh_start")
+    assert run.status == "stopped" and "same error" in run.note and len(run.steps) == 7
+
+
 def test_a_repeated_failing_step_is_told_the_line_that_fails(ip, model):
     model.reset(code("rows = [1, 2]\ntotal = sum(rows) + missing_q\nprint(total)"),
                 code("rows = [1, 2]\ntotal = sum(rows) + missing_q\nprint(total)"),
