@@ -22,7 +22,7 @@ from follow_up_tasks import SESSIONS, FollowUp  # noqa: E402
 
 from codeact_magic.bench.harness import (  # noqa: E402
     Ours, Outcome, Results, Smolagents, add_common_options, emit, follow_ups_line, median,
-    model_label, pct, run_all, runners, table, typed_literal)
+    model_label, pct, run_all, runners, task_table, typed_literal)
 
 MAX_STEPS = 6
 
@@ -66,24 +66,7 @@ def report(results: Results, harnesses: list[str], names: list[str], args: argpa
     lines = [f"\nFollow-up task set, {model_label(args.model)} (max {args.max_steps} steps), same server, "
              f"same run" + (f", tactics {args.tactics}" if args.tactics else "")
              + ": the second cell of each session"]
-    rows = []
-    for name in names:
-        row = [name]
-        for h in harnesses:
-            [o] = results.of(h, [name]) or [None]
-            row += ["-"] * 5 if o is None else [
-                "right" if o.score["solved"] else "-", "yes" if o.from_code else "-", o.steps,
-                o.prompt_tokens, o.seconds]
-        rows.append(row)
-    totals = ["total"]
-    for h in harnesses:
-        os_ = results.of(h, names)
-        right = [o for o in os_ if o.score["solved"]]
-        totals += [f"{len(right)}/{len(os_)}", f"{sum(o.from_code for o in right)}/{len(right)}",
-                   sum(o.steps for o in os_), sum(o.prompt_tokens for o in os_), sum(o.seconds for o in os_)]
-    rows.append(totals)
-    lines.append(table(["session"] + [f"{h} {c}" for h in harnesses
-                                      for c in ("", "computed", "steps", "prompt tok", "s")], rows))
+    lines.append(task_table(results, harnesses, names, "session", "steps", solved_word="right"))
     for h in harnesses:
         os_ = results.of(h, names)
         if not os_:

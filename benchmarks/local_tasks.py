@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from dev_tasks import TASKS, Task, computed, solved  # noqa: E402
 
 from codeact_magic.bench.harness import (  # noqa: E402
-    Ours, Outcome, Results, Smolagents, local_endpoint, median, run_all, table)
+    Ours, Outcome, Results, Smolagents, local_endpoint, median, run_all, table, task_table)
 
 MAX_STEPS = 6
 # Questions a user asks that need no code: they should stay cheap (answered in words, or at worst
@@ -83,24 +83,7 @@ def main() -> None:
     talk = [t.name for t in tasks if not t.answers]
     print(f"\nDev task set on the embedded model (max {MAX_STEPS} steps), same server, same run"
           + (f", tactics {args.tactics}" if args.tactics else ""))
-    rows = []
-    for name in work:
-        row = [name]
-        for h in harnesses:
-            [o] = results.of(h, [name]) or [None]
-            row += ["-"] * 5 if o is None else [
-                "solved" if o.score["solved"] else "-", "yes" if o.from_code else "-", o.calls,
-                o.prompt_tokens, o.seconds]
-        rows.append(row)
-    totals = ["total"]
-    for h in harnesses:
-        os_ = results.of(h, work)
-        solved_ = [o for o in os_ if o.score["solved"]]
-        totals += [f"{len(solved_)}/{len(os_)}", f"{sum(o.from_code for o in solved_)}/{len(solved_)}",
-                   sum(o.calls for o in os_), sum(o.prompt_tokens for o in os_), sum(o.seconds for o in os_)]
-    rows.append(totals)
-    headers = ["task"] + [f"{h} {c}" for h in harnesses for c in ("", "computed", "calls", "prompt tok", "s")]
-    print(table(headers, rows))
+    print(task_table(results, harnesses, work, "task", "calls"))
     for h in harnesses:
         os_ = results.of(h, work)
         solved_ = [o for o in os_ if o.score["solved"]]

@@ -299,6 +299,31 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def task_table(results: Results, harnesses: list[str], names: list[str], first: str,
+               count: str = "calls", solved_word: str = "solved") -> str:
+    """A row per task (each harness: solved, computed, ``count``, prompt tokens, seconds) and a
+    totals row. ``count``: the Outcome field of the third column ("calls" or "steps")."""
+    rows = []
+    for name in names:
+        row = [name]
+        for h in harnesses:
+            [o] = results.of(h, [name]) or [None]
+            row += ["-"] * 5 if o is None else [
+                solved_word if o.score["solved"] else "-", "yes" if o.from_code else "-",
+                getattr(o, count), o.prompt_tokens, o.seconds]
+        rows.append(row)
+    totals = ["total"]
+    for h in harnesses:
+        os_ = results.of(h, names)
+        solved_ = [o for o in os_ if o.score["solved"]]
+        totals += [f"{len(solved_)}/{len(os_)}", f"{sum(o.from_code for o in solved_)}/{len(solved_)}",
+                   sum(getattr(o, count) for o in os_), sum(o.prompt_tokens for o in os_),
+                   sum(o.seconds for o in os_)]
+    rows.append(totals)
+    return table([first] + [f"{h} {c}" for h in harnesses for c in ("", "computed", count, "prompt tok", "s")],
+                 rows)
+
+
 def pct(part: float, whole: float) -> str:
     return f"{100 * part / whole:.1f} %" if whole else "-"
 
