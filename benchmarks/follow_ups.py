@@ -103,6 +103,11 @@ def main() -> None:
     results = Results(args.out)
     if not args.report_only:
         run_all(sessions, runners(args, run_ours, run_smolagents), results, lambda s: s.name, show=args.show)
+    for session in sessions:  # scored again from the answers: a file of an earlier rule reads the same
+        _, frame = _table(session)
+        for o in (o for (_, task), o in results.done.items() if task == session.name):
+            o.score["solved"] = session.right(frame, o.answer)
+            o.from_code = o.from_code and o.score["solved"]
     emit(report(results, harnesses, [s.name for s in sessions], args), args.report)
 
 

@@ -4,8 +4,9 @@ answered by going on from the run before.
 
 Six tables, two questions each (twelve sessions). The right answers are not written here: they are
 computed from the table with pandas when the set runs. An answer is right when it holds the right
-value and, for a name, no other name the question could have meant (listing every column's count
-is not an answer to "which column").
+value and no other: for a name, no other name the question could have meant (listing every
+column's count is not an answer to "which column"); for a number, no other number than the
+question's own.
 """
 
 from __future__ import annotations
@@ -51,7 +52,11 @@ class FollowUp:
         answer = str(answer or "")
         truth = self.truth(frame)
         if self.names is None:
-            return any(_same_number(n, truth) for n in _numbers(answer))
+            # The value, and no other number than the question's own ("more than 20", "2 decimals"):
+            # a table printed as the answer holds the value among many others.
+            given = set(_numbers(self.question))
+            numbers = [n for n in _numbers(answer) if n not in given]
+            return bool(numbers) and all(_same_number(n, truth) for n in numbers)
         named = [n for n in self.names(frame) if _names(n, answer)]
         return named == [truth]
 
