@@ -62,6 +62,15 @@ def run_smolagents(smol: Smolagents, session: FollowUp) -> Outcome:
     return outcome
 
 
+def _outputs(outcome: Outcome, session: FollowUp) -> list[str]:
+    """What the follow-up's steps printed, read back from its conversation: the user's turns
+    after the question (outputs, errors, the loop's follow-ups)."""
+    turns = outcome.trajectory
+    asked = [i for i, m in enumerate(turns) if m["role"] == "user" and session.question in str(m["content"])]
+    start = asked[0] + 1 if asked else 0  # the request (a review may quote it again later)
+    return [str(m["content"]) for m in turns[start:] if m["role"] == "user"]
+
+
 def report(results: Results, harnesses: list[str], names: list[str], args: argparse.Namespace) -> str:
     lines = [f"\nFollow-up task set, {model_label(args.model)} (max {args.max_steps} steps), same server, "
              f"same run" + (f", tactics {args.tactics}" if args.tactics else "")
@@ -107,7 +116,7 @@ def main() -> None:
         _, frame = _table(session)
         for o in (o for (_, task), o in results.done.items() if task == session.name):
             o.score["solved"] = session.right(frame, o.answer)
-            o.from_code = o.from_code and o.score["solved"]
+            o.from_code = o.score["solved"] and (o.from_code or session.computed(frame, _outputs(o, session)))
     emit(report(results, harnesses, [s.name for s in sessions], args), args.report)
 
 

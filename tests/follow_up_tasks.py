@@ -78,7 +78,8 @@ def _same_number(text: str, truth: float) -> bool:
 
 
 def _names(name: str, text: str) -> bool:
-    return re.search(rf"(?<!\w){re.escape(name)}(?![\w])", text) is not None
+    # Case aside: "Piet" names the driver "piet".
+    return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.IGNORECASE) is not None
 
 
 def most_missing(frame: pd.DataFrame) -> str:
