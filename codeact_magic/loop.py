@@ -19,6 +19,7 @@ from .events import (Event, FollowUp, ModelText, ModelWaiting, RunFinished, RunS
 from .executor import Execution, Executor, RunInProgress
 from .answer_form import find as find_answer_form
 from .final_answer import many_values
+from .fresh_start import attempts
 from .given import invented, redefined, without
 from .images import StepImage, parts
 from .kernel_context import KernelContext
@@ -29,7 +30,6 @@ from .provider_error import ProviderError
 from .redact import redact, secret_values
 from .reply import Answer, Code, Cut, Empty, Foreign, read_reply
 from .run import Run, Step
-from .fresh_start import attempts
 from .stall import repeated_step, repeats_last_code, same_error_streak, unchanged_failing_line
 from .step_frames import frames_used
 from .tactics import DEFAULT, Tactics, may_be_a_guess
@@ -63,8 +63,8 @@ class _Said:
     resampled: bool = False  # a repeat after the warning was met with a sampled reply
     explore: bool = False  # the next reply is sampled (tactic: resample)
     warned_error: bool = False
-    # The conversation started again from the request (tactic: fresh_start), before this step.
-    restarted: bool = False
+    # The step before which the conversation started again from the request (tactic:
+    # fresh_start); 0: it has not (a start again needs a failed step before it).
     restart_at: int = 0
     # The final_answer() under review: its text and step. The same code again confirms it.
     pending: tuple[str, int] | None = None
@@ -159,7 +159,7 @@ async def codeact_loop(
         """The failed attempts since the request leave the conversation; a summary of them joins
         the request (the kernel keeps what they made)."""
         tried = attempts(run.steps[said.restart_at:], getattr(executor, "shell", None))
-        said.restarted, said.restart_at, said.images = True, len(run.steps), None
+        said.restart_at, said.images = len(run.steps), None
         del chat.messages[request_at + 1:]
         message = prompts.started_again(tried.failed, tried.error, tried.where, tried.variables)
         chat.add(message)
@@ -312,7 +312,7 @@ async def codeact_loop(
                                 where=repeated.error.where if repeated.error else None)
                             chat.add(message)
                             yield follow_up("stall", message)
-                        elif tactics.fresh_start and not said.restarted and run.steps[-1].error:
+                        elif tactics.fresh_start and not said.restart_at and run.steps[-1].error:
                             yield start_again()
                         elif tactics.resample and not said.resampled:
                             said.resampled = said.explore = True
@@ -381,7 +381,7 @@ async def codeact_loop(
                                                           where=step.error.where)
                                 chat.say("user", message)
                                 yield follow_up("stall", message)
-                            elif tactics.fresh_start and not said.restarted:
+                            elif tactics.fresh_start and not said.restart_at:
                                 yield start_again()
                             else:
                                 end("stopped", f"Stopped: the last three steps failed with the same "
