@@ -58,6 +58,9 @@ class _Said:
 
     nudged: bool = False
     reviewed: bool = False
+    # Told that final_answer() was handed a whole table: apart from ``reviewed``, as another
+    # message (code_answer's, the form's) may have spent that one before the table came.
+    whole_told: bool = False
     formed: bool = False  # told the answer lacks the request's form (tactic: answer_form)
     warned_repeat: bool = False
     resampled: bool = False  # a repeat after the warning was met with a sampled reply
@@ -357,6 +360,7 @@ async def codeact_loop(
                         if execution.answer is not None and answer is None:
                             feedback += ("\n(final_answer() was called, but the step failed after it, "
                                          "so that answer was not taken.)")
+                        whole = _whole_due(tactics, said, answer.value) if answer is not None else None
                         if answer is not None and (missing := wrong_form(answer.text)):
                             said.formed = said.reviewed = True
                             said.pending = (answer.text, index)
@@ -364,12 +368,16 @@ async def codeact_loop(
                                                          fill=tactics.fill_form)
                             chat.say("user", feedback + "\n\n" + message)
                             yield form_follow_up(answer.text, missing, message)
-                        elif answer is not None and _review_due(tactics, said, run):
+                        elif answer is not None and (_review_due(tactics, said, run) or whole):
                             said.reviewed, said.pending = True, (answer.text, index)
+                            said.whole_told = said.whole_told or whole is not None
                             message = _before_answer(prompts, tactics, answer.text, run.request,
-                                                     from_code=True, whole=many_values(answer.value))
+                                                     from_code=True, whole=whole)
                             chat.say("user", feedback + "\n\n" + message)
-                            yield follow_up("review", message)
+                            told = follow_up("review", message)
+                            if whole is not None:
+                                run.follow_ups.append("whole")  # counted apart, to measure it
+                            yield told
                         elif answer is not None:
                             run.answer_step = index
                             end("answered", answer=answer.text)
@@ -448,6 +456,12 @@ def _review_due(tactics: Tactics, said: _Said, run: Run) -> bool:
     """Restate the request (and check) before an answer, once, in runs that ran code: a request
     answered without code (a greeting) stays one call."""
     return (tactics.restate or tactics.check) and not said.reviewed and bool(run.steps)
+
+
+def _whole_due(tactics: Tactics, said: _Said, value: object) -> str | None:
+    """``value`` described when it is a whole table or array handed to final_answer() and the model
+    has not been told so yet (with the review, and once more if the review was spent before)."""
+    return many_values(value) if (tactics.restate or tactics.check) and not said.whole_told else None
 
 
 def _before_answer(prompts: Prompts, tactics: Tactics, answer: str, request: str, *,

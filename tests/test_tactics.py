@@ -155,6 +155,19 @@ def test_a_whole_table_handed_over_is_sent_back_to_pick_the_one_thing_asked(ip, 
     assert "call final_answer with just that, picked out of it by code" in review
 
 
+def test_a_whole_table_is_sent_back_even_after_the_review_was_spent(ip, model):
+    # code_answer's message spends the one review; the Series it then got is still not the answer.
+    ip.user_ns["survey"] = __import__("pandas").DataFrame({"price": [1, None, 3], "rating": [None, None, 2]})
+    model.reset(code("missing = survey.isna().sum()\nprint(missing)"), "price and rating",
+                code("final_answer(missing)"), code("final_answer(missing.idxmax())"), "never asked")
+    run = codeact(ip, model, "Which column has the most missing values?",
+                  "none,+final_answer,+restate,+code_answer")
+    assert "Take it from code instead" in sent(model, 2)[-1]["content"]
+    assert "You passed a Series of 2 values to final_answer." in sent(model, 3)[-1]["content"]
+    assert run.answer == "rating" and run.answer_step == 3 and len(model.requests) == 4
+    assert run.follow_ups == ["review", "review", "whole"]
+
+
 def test_a_list_handed_over_gets_the_usual_review(ip, model):
     # A list is often the answer asked for ("the three largest"): no more than the request again.
     model.reset(code("final_answer([3, 2, 1])"), code("final_answer([3, 2, 1])"))
