@@ -273,6 +273,7 @@ async def arun(
         python_modules=modules,
         control=control,
         history=history,
+        before=before,
     ):
         if isinstance(event, RunFinished):
             run.created, run.changed = changes(before, shell)

@@ -8,13 +8,13 @@ and what they left in the kernel (the kernel keeps it all: only the conversation
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from .failing_line import FailingLine
-from .kernel_context import user_variables
+from .kernel_context import describe_value, user_variables
 from .run import Step
+from .variable_changes import changes
 
 
 @dataclass(frozen=True)
@@ -24,28 +24,24 @@ class Attempts:
     failed: int  # of the steps left out
     error: str  # the last failure, "ValueError: invalid literal ..."
     where: FailingLine | None  # the line that raised it
-    variables: list[str]  # "df: DataFrame (857 rows × 11 columns)", what the steps made
+    # What the run made or rebound, as the request's listing describes a variable
+    # ("df: DataFrame, 857 rows × 11 columns" and its columns), the last eight.
+    variables: list[str]
 
 
-def attempts(steps: list[Step], shell: Any) -> Attempts:
-    """``shell``: the kernel's shell, where it runs in this process (else None: no variables)."""
+def attempts(steps: list[Step], shell: Any, before: dict[str, int] | None) -> Attempts:
+    """``shell``: the kernel's shell, where it runs in this process; ``before``: its variables when
+    the run began (``variable_changes.snapshot``). Without either, no variables are told."""
     failed = [s for s in steps if s.error is not None]
     last = failed[-1].error if failed else None
     error = f"{last.ename}: {last.evalue}"[:300] if last else ""
-    return Attempts(len(failed), error, last.where if last else None, _made(steps, shell))
+    return Attempts(len(failed), error, last.where if last else None, _made(shell, before))
 
 
-def _made(steps: list[Step], shell: Any) -> list[str]:
-    """The user's variables the steps' code assigned, each with its type (and shape)."""
-    if getattr(shell, "user_ns", None) is None:
+def _made(shell: Any, before: dict[str, int] | None) -> list[str]:
+    if before is None or getattr(shell, "user_ns", None) is None:
         return []
-    code = "\n".join(s.code for s in steps)
-    assigned = set(re.findall(r"^\s*([A-Za-z_]\w*)\s*(?:\[[^\]]*\]\s*)?=(?!=)", code, re.M))
-    made = []
-    for name, value in user_variables(shell):
-        if name in assigned:
-            shape = getattr(value, "shape", None)
-            size = (f" ({shape[0]:,} rows × {shape[1]:,} columns)" if isinstance(shape, tuple) and len(shape) == 2
-                    else f" ({shape[0]:,} values)" if isinstance(shape, tuple) and len(shape) == 1 else "")
-            made.append(f"{name}: {type(value).__name__}{size}")
+    created, changed = changes(before, shell)
+    names = set(created) | set(changed)
+    made = [describe_value(name, value, rich=False) for name, value in user_variables(shell) if name in names]
     return made[-8:]

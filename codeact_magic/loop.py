@@ -114,6 +114,7 @@ async def codeact_loop(
     control: Control | None = None,
     history: list[Message] | None = None,
     python_modules: str = "",
+    before: dict[str, int] | None = None,
 ) -> AsyncIterator[Event]:
     """Drive ``run`` to its end. ``run`` is filled in place; the last event carries it.
 
@@ -121,6 +122,7 @@ async def codeact_loop(
     ``control`` approves steps, pauses between them and carries a Stop (default: run everything).
     ``history`` is the conversation of earlier runs that this request goes on with (memory.py).
     ``python_modules`` is what the system prompt says of the skill modules (``skills.py``).
+    ``before`` is the user's variables as the run began (``variable_changes.snapshot``).
     ``api_key`` (the one in use) and ``keys`` (others a step could read) are never shown to it.
     """
     control = control or AutoControl()
@@ -161,7 +163,7 @@ async def codeact_loop(
     def start_again() -> FollowUp:
         """The failed attempts since the request leave the conversation; a summary of them joins
         the request (the kernel keeps what they made)."""
-        tried = attempts(run.steps[said.restart_at:], getattr(executor, "shell", None))
+        tried = attempts(run.steps[said.restart_at:], getattr(executor, "shell", None), before)
         said.restart_at, said.images = len(run.steps), None
         del chat.messages[request_at + 1:]
         message = prompts.started_again(tried.failed, tried.error, tried.where, tried.variables)

@@ -364,7 +364,7 @@ class Prompts:
         times = "once" if failed == 1 else "twice" if failed == 2 else f"{failed} times"
         line = f"\nThe line that raised it:\n    {where.text}" if where is not None else ""
         without = ", without that line" if where is not None else ""
-        made = ("\nWhat the earlier steps made is still in the kernel: " + "; ".join(variables) + "."
+        made = ("\nWhat the earlier steps made is still in the kernel:\n" + "\n".join(variables)
                 if variables else "")
         return (self.fresh_start.replace("{failed}", times).replace("{error}", error or "(no error)")
                 .replace("{failing_line}", line).replace("{variables}", made)

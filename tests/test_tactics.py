@@ -337,7 +337,7 @@ def test_a_stall_the_warning_did_not_end_starts_the_conversation_again(ip, model
         "Your earlier code for this request failed twice and went round in circles, so it is left out "
         "here. The last attempt ended on:\nValueError: invalid literal for int() with base 10: '4 kg'\n"
         "The line that raised it:\n    x = int('4 kg')\nWhat the earlier steps made is still in the "
-        "kernel: weights: list.\nWrite new code that takes another way, without that line.")
+        "kernel:\nweights: list (len 2) = [1, 2]\nWrite new code that takes another way, without that line.")
     # The next reply is taken up in the shortened conversation, and the run's record keeps every step.
     assert [m["role"] for m in sent(model, 5)] == ["system", "user", "assistant", "user"]
     # Without the tactic, the same replies end the run as a stall.
