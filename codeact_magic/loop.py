@@ -32,6 +32,7 @@ from .reply import Answer, Code, Cut, Empty, Foreign, read_reply
 from .run import Run, Step
 from .stall import repeated_step, repeats_last_code, same_error_streak, unchanged_failing_line
 from .step_frames import frames_used
+from .suggestions import suggest
 from .tactics import DEFAULT, Tactics, may_be_a_guess
 from .window import fit
 
@@ -358,6 +359,11 @@ async def codeact_loop(
                                 code, getattr(executor.shell, "user_ns", None), said.frames)):
                             feedback += "\n\n" + prompts.frames_used(described)
                             run.follow_ups.append("frames")
+                        if tactics.suggest and step.error is not None and (found := suggest(
+                                step.error.ename, step.error.evalue, code,
+                                getattr(executor.shell, "user_ns", None))):
+                            feedback += "\n\n" + prompts.near(found)
+                            run.follow_ups.append("suggest")
                         answer = execution.answer if execution.error is None else None
                         if execution.answer is not None and answer is None:
                             feedback += ("\n(final_answer() was called, but the step failed after it, "

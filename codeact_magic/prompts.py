@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from .failing_line import FailingLine
+from .suggestions import Near
 
 _INTRO = '''\
 You are a careful Python assistant working inside the user's live Jupyter kernel. You solve the \
@@ -189,6 +190,17 @@ FRAMES_TEMPLATE = (
     "{frames}"
 )
 
+# After a NameError or KeyError (tactic: suggest): the name the kernel has near the missing one
+# (suggestions.py). {wrong} and {right} are repr'd keys, or bare variable names.
+NEAR_NAME_TEMPLATE = "{wrong} is not defined, but the kernel has {right}: did you mean {right}?"
+NEAR_KEY_TEMPLATE = "{owner} has no {kind} {wrong}; it has {right}: did you mean {right}?"
+# The near column is the missing one with spaces around it (a CSV header written "a, b, c").
+NEAR_SPACES_TEMPLATE = (
+    " Its name has spaces around it, as the file's header writes it: write it with them, or strip "
+    "every name once with {owner}.columns = {owner}.columns.str.strip()."
+)
+NEAR_NONE_TEMPLATE = "{owner} has no {kind} {wrong}. It has: {listed}."
+
 # Replies that ended before they were whole: nothing of them ran.
 CUT_LENGTH_TEMPLATE = (
     "Your reply was cut at the length limit before it was whole, so nothing of it ran. Reply again, "
@@ -264,6 +276,10 @@ class Prompts:
     fresh_start: str = FRESH_START_TEMPLATE
     unchanged_line: str = UNCHANGED_LINE_TEMPLATE
     frames: str = FRAMES_TEMPLATE
+    near_name: str = NEAR_NAME_TEMPLATE
+    near_key: str = NEAR_KEY_TEMPLATE
+    near_spaces: str = NEAR_SPACES_TEMPLATE
+    near_none: str = NEAR_NONE_TEMPLATE
     cut_length: str = CUT_LENGTH_TEMPLATE
     cut_unclosed: str = CUT_UNCLOSED_TEMPLATE
     empty: str = EMPTY_TEMPLATE
@@ -373,6 +389,22 @@ class Prompts:
     def frames_used(self, described: list[str]) -> str:
         """Added to a failed step's feedback: the DataFrames its code names (step_frames.py)."""
         return self.frames.replace("{frames}", "\n".join(f"- {d}" for d in described))
+
+    def near(self, found: list[Near]) -> str:
+        """Added to a failed step's feedback: what its missing names were near (suggestions.py)."""
+        lines = []
+        for near in found:
+            if near.kind == "name":
+                lines.append(self.near_name.replace("{wrong}", near.wrong).replace("{right}", near.right or ""))
+                continue
+            template = self.near_key if near.right is not None else self.near_none
+            text = (template.replace("{owner}", near.owner).replace("{kind}", near.kind)
+                    .replace("{wrong}", repr(near.wrong)).replace("{right}", repr(near.right))
+                    .replace("{listed}", ", ".join(map(repr, near.listed))))
+            if near.spaces:
+                text += self.near_spaces.replace("{owner}", near.owner)
+            lines.append(text)
+        return "\n".join(lines)
 
     def line_unchanged(self, where: FailingLine) -> str:
         """Added to a step's error feedback: it failed on the same line as the step before."""

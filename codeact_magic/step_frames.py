@@ -21,7 +21,7 @@ from .kernel_context import describe_value
 MAX_FRAMES = 2  # per failed step: the first the code names
 
 
-def _names(code: str) -> list[str]:
+def code_names(code: str) -> list[str]:
     """The names the code reads or binds, in the order they first appear."""
     try:
         tree = ast.parse(code)
@@ -44,7 +44,7 @@ def frames_used(code: str, namespace: dict | None, told: dict[str, tuple]) -> li
     if not namespace:
         return []
     shown = []
-    for name in _names(code):
+    for name in code_names(code):
         value = namespace.get(name)
         if type(value).__name__ != "DataFrame" or not type(value).__module__.startswith("pandas"):
             continue

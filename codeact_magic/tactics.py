@@ -75,6 +75,11 @@ class Tactics:
     # real column names, dtypes, first rows (step_frames.py). Most stalls on DABench were data
     # guessed wrong (a column name, a column of strings). Off until measured on whole sets.
     error_context: bool = False
+    # A failed step's NameError or KeyError is followed by the name the kernel has near the missing
+    # one: a variable ("did you mean mRNA_sequence?"), a column of a DataFrame or a key of a dict
+    # the code names (' WINDSPEED', as a CSV header "a, b" makes it), or what it has when nothing
+    # is near (suggestions.py). On DABench no run that met a KeyError was solved. Off until measured.
+    suggest: bool = False
     # What the model is told of the kernel: "names" (a line per variable) or "rich" (callables'
     # signatures and docs, DataFrames' columns, dtypes and rows, the files the request names).
     context: Context = "rich"
@@ -85,6 +90,7 @@ DEFAULT = Tactics()
 NONE = Tactics(final_answer=False, require_code="never", nudge=False, act_first=False,
                keep_given=False, restate=False, answer_form=False, fill_form=False, check=False,
                stall_warning=False, same_line=False, resample=False, fresh_start=False, error_context=False,
+               suggest=False,
                context="names")
 _BASES = {"default": DEFAULT, "none": NONE}
 

@@ -418,6 +418,37 @@ def test_a_failed_step_is_shown_the_dataframes_its_code_uses(ip, model, tmp_path
     assert "DataFrames this code uses" not in sent(model, 1)[-1]["content"]
 
 
+def test_a_missing_column_or_name_is_followed_by_the_near_one_the_kernel_has(ip, model, tmp_path):
+    # The file's header has a space after each comma: the column is ' WINDSPEED', not 'WINDSPEED'.
+    data = tmp_path / "wind.csv"
+    data.write_text("DATE TIME, WINDSPEED, DIR\n01/01 00:00,2.72,288\n01/01 01:00,3.89,273\n")
+    ip.user_ns.pop("mrna_sequence", None)
+    model.reset(code(f"import pandas as pd\nwind = pd.read_csv({str(data)!r})\n"
+                     "print(wind.dropna(subset=['WINDSPEED'])['WINDSPEED'].mean())"),
+                code("print(wind['gusts'].mean())"),
+                code("mRNA_sequence = 'AUG'\nprint(mrna_sequence)"),
+                code("wind.columns = wind.columns.str.strip()\nprint(round(wind['WINDSPEED'].mean(), 3))"),
+                "3.305")
+    run = codeact(ip, model, "mean wind speed", "none,+suggest")
+    told = sent(model, 1)[-1]["content"]
+    assert "KeyError: ['WINDSPEED']" in told
+    assert told.endswith("wind has no column 'WINDSPEED'; it has ' WINDSPEED': did you mean ' WINDSPEED'? "
+                         "Its name has spaces around it, as the file's header writes it: write it with "
+                         "them, or strip every name once with wind.columns = wind.columns.str.strip().")
+    # Nothing near: what the frame has, as written.
+    assert sent(model, 2)[-1]["content"].endswith(
+        "wind has no column 'gusts'. It has: 'DATE TIME', ' WINDSPEED', ' DIR'.")
+    # A variable spelled another way.
+    assert sent(model, 3)[-1]["content"].endswith(
+        "mrna_sequence is not defined, but the kernel has mRNA_sequence: did you mean mRNA_sequence?")
+    assert run.status == "answered" and run.steps[-1].output == "3.305"
+    assert run.follow_ups == ["suggest", "suggest", "suggest"]
+    # Without the tactic, the error alone.
+    model.reset(code("print(wind['gusts'])"), "Stop.")
+    codeact(ip, model, "mean wind speed", "none")
+    assert "It has:" not in sent(model, 1)[-1]["content"]
+
+
 def test_the_same_error_three_times_is_told_once_then_stops(ip, model):
     model.reset(*(code(f"undefined_2  # {i}") for i in range(3)), code("print('fixed')"), "ok")
     run = codeact(ip, model, "fail", "none,+stall_warning")

@@ -497,3 +497,26 @@ def test_an_exact_copy_of_given_data_is_not_made_up():
     assert invented("values = [3, 8, 15]\nprint(sum(values))", ("values",), namespace) == []
     assert invented("values = [3, 8]", ("values",), namespace) == ["values"]  # a part of it is
     assert invented("sales = [('Oslo', 120), ('Rome', 95)]", ("sales",), namespace) == []
+
+
+def test_a_key_error_is_read_in_each_form_pandas_and_dicts_raise_it():
+    import pandas as pd
+
+    from codeact_magic.suggestions import suggest
+    calls = pd.DataFrame(columns=["timestamp", "avg. wait time ", "num. calls abandoned "])
+    namespace = {"calls": calls, "prices": {"apple": 1, "api_key": "x"}, "n": 3}
+    # "[...] not in index", from a list of columns.
+    found = suggest("KeyError", "\"['avg. wait time'] not in index\"", "calls[['avg. wait time']]", namespace)
+    assert [(f.owner, f.wrong, f.right, f.spaces) for f in found] == [
+        ("calls", "avg. wait time", "avg. wait time ", True)]
+    # Case, and underscores for spaces: the same name.
+    assert suggest("KeyError", "'TIMESTAMP'", "calls['TIMESTAMP']", namespace)[0].right == "timestamp"
+    assert suggest("KeyError", "'avg._wait_time'", "calls['avg._wait_time']",
+                   namespace)[0].right == "avg. wait time "
+    # A dict's keys; one that looks secret is never listed.
+    found = suggest("KeyError", "'pear'", "prices['pear']", namespace)
+    assert found[0].right is None and found[0].listed == ("apple",)
+    # A key that is not a string, a name nothing is near, another error: nothing.
+    assert suggest("KeyError", "0", "prices[0]", namespace) == []
+    assert suggest("NameError", "name 'zebra' is not defined", "zebra", namespace) == []
+    assert suggest("ValueError", "'pear'", "prices['pear']", namespace) == []
