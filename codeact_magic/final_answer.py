@@ -23,6 +23,9 @@ class Delivered:
 
     value: Any
     text: str  # the answer as the user reads it
+    # The other answers the same step passed before this one, where they differ from it: a step
+    # that hands over every candidate ("DNA: …", "mRNA: …", "length: …") has not chosen one.
+    others: tuple[str, ...] = ()
 
 
 def as_text(value: Any) -> str:
@@ -58,7 +61,10 @@ class Slot:
         def final_answer(answer: Any) -> None:
             """End the task with ``answer``: the value the user gets, in the form the request asks
             for (a number, a string, a list...). Call it once the output shows the result."""
-            slot.delivered = Delivered(answer, as_text(answer))
+            text = as_text(answer)
+            before = slot.delivered
+            others = () if before is None else (*before.others, before.text)
+            slot.delivered = Delivered(answer, text, tuple(dict.fromkeys(o for o in others if o != text)))
 
         return final_answer
 

@@ -368,6 +368,10 @@ async def codeact_loop(
                         if execution.answer is not None and answer is None:
                             feedback += ("\n(final_answer() was called, but the step failed after it, "
                                          "so that answer was not taken.)")
+                        elif answer is not None and answer.others and tactics.one_answer:
+                            feedback += "\n\n" + prompts.many_answers([*answer.others, answer.text])
+                            run.follow_ups.append("answers")
+                            answer = None
                         whole = _whole_due(tactics, said, answer.value) if answer is not None else None
                         if answer is not None and (missing := wrong_form(answer.text)):
                             said.formed = said.reviewed = True

@@ -201,6 +201,13 @@ NEAR_SPACES_TEMPLATE = (
 )
 NEAR_NONE_TEMPLATE = "{owner} has no {kind} {wrong}. It has: {listed}."
 
+# A step passed final_answer() several different values (tactic: one_answer): none is taken.
+MANY_ANSWERS_TEMPLATE = (
+    "final_answer() was given {count} different values in this step: {values}. None of them was "
+    "taken. Call it once, with the one answer the request asks for (all of its parts in that one "
+    "call)."
+)
+
 # Replies that ended before they were whole: nothing of them ran.
 CUT_LENGTH_TEMPLATE = (
     "Your reply was cut at the length limit before it was whole, so nothing of it ran. Reply again, "
@@ -276,6 +283,7 @@ class Prompts:
     fresh_start: str = FRESH_START_TEMPLATE
     unchanged_line: str = UNCHANGED_LINE_TEMPLATE
     frames: str = FRAMES_TEMPLATE
+    many: str = MANY_ANSWERS_TEMPLATE
     near_name: str = NEAR_NAME_TEMPLATE
     near_key: str = NEAR_KEY_TEMPLATE
     near_spaces: str = NEAR_SPACES_TEMPLATE
@@ -389,6 +397,12 @@ class Prompts:
     def frames_used(self, described: list[str]) -> str:
         """Added to a failed step's feedback: the DataFrames its code names (step_frames.py)."""
         return self.frames.replace("{frames}", "\n".join(f"- {d}" for d in described))
+
+    def many_answers(self, values: list[str]) -> str:
+        """Added to a step's feedback: it passed final_answer() these different values."""
+        shown = ", ".join(repr(v if len(v) <= 80 else v[:80] + "…") for v in values[:6])
+        return (self.many.replace("{count}", str(len(values)))
+                .replace("{values}", shown + (", …" if len(values) > 6 else "")))
 
     def near(self, found: list[Near]) -> str:
         """Added to a failed step's feedback: what its missing names were near (suggestions.py)."""

@@ -53,6 +53,10 @@ class Tactics:
     # come from code through final_answer(): the model named the wrong column of a table of counts
     # it had printed, and confirmed it when shown the request again. Off until measured.
     code_answer: bool = False
+    # A step that passes final_answer() several different values (one call per candidate, or per
+    # part of the answer) has its answer not taken: the model is told to call it once, with the
+    # whole answer. Without it the last value is the answer. Off until measured.
+    one_answer: bool = False
     # Before an answer is taken, the model is asked once to check it against the outputs.
     check: bool = False
     # The same code again, or the same error three times: the model is told what it repeated (and
@@ -90,7 +94,7 @@ DEFAULT = Tactics()
 NONE = Tactics(final_answer=False, require_code="never", nudge=False, act_first=False,
                keep_given=False, restate=False, answer_form=False, fill_form=False, check=False,
                stall_warning=False, same_line=False, resample=False, fresh_start=False, error_context=False,
-               suggest=False,
+               suggest=False, one_answer=False,
                context="names")
 _BASES = {"default": DEFAULT, "none": NONE}
 

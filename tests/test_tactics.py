@@ -68,6 +68,22 @@ def test_final_answer_leaves_no_trace_in_the_namespace(ip, model):
     assert run.answer == "done" and "final_answer" not in ip.user_ns
 
 
+def test_several_different_final_answers_in_one_step_are_none_taken(ip, model):
+    model.reset(code("dna = 'AGCT'\nfinal_answer(f'DNA: {dna}')\nfinal_answer(f'DNA: {dna}')\n"
+                     "final_answer(len(dna))"), code("final_answer(len(dna))"))
+    run = codeact(ip, model, "length of AGCT", "none,+final_answer,+one_answer")
+    assert run.answer == "4" and run.answer_step == 2 and run.follow_ups == ["answers"]
+    assert sent(model, 1)[-1]["content"].endswith(
+        "final_answer() was given 2 different values in this step: 'DNA: AGCT', '4'. None of them was "
+        "taken. Call it once, with the one answer the request asks for (all of its parts in that one "
+        "call).")
+    # The same value twice is one answer; without the tactic the last value is taken.
+    model.reset(code("final_answer(4)\nfinal_answer(4)"))
+    assert codeact(ip, model, "four", "none,+final_answer,+one_answer").answer == "4"
+    model.reset(code("final_answer('DNA')\nfinal_answer(4)"))
+    assert codeact(ip, model, "four", "none,+final_answer").answer == "4"
+
+
 def test_final_answer_of_a_step_that_then_fails_is_not_taken(ip, model):
     model.reset(code("final_answer(1)\n1 / 0"), code("final_answer(2)"))
     run = codeact(ip, model, "divide", "none,+final_answer")
