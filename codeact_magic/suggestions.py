@@ -6,7 +6,8 @@ traceback's ``KeyError: 'WINDSPEED'`` and sends the same code again: on DABench 
 KeyError was solved. CPython suggests near names for a NameError (3.10+, where it prints the
 traceback itself; IPython does not), and pandas suggests nothing for a column. Here both are looked
 up where the step left them: the kernel's variables for a name; the columns of the DataFrames, and
-the keys of the dicts, that the step's code names, for a key (tactic: ``suggest``).
+the keys of the dicts (or of the dicts a list holds), that the step's code names, for a key (tactic:
+``suggest``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ MAX_LISTED = 30  # the keys listed when none is near
 
 @dataclass(frozen=True)
 class Near:
-    """``wrong`` is missing from ``owner`` (a variable's name; "" for the kernel's names)."""
+    """``wrong`` is missing from ``owner`` (a variable's name, "each dict in NAME" for a list of
+    dicts; "" for the kernel's names)."""
 
     wrong: str
     owner: str
@@ -57,12 +59,13 @@ def suggest(ename: str, evalue: str, code: str, namespace: dict[str, Any] | None
         kind, has = _keys_of(value)
         if not has:
             continue
+        shown = f"each dict in {owner}" if kind == "key" and isinstance(value, list) else owner
         for key in keys:
             if key in has:
                 continue
             right = _nearest(key, has)
             spaces = right is not None and right.strip() == key.strip() and right != key
-            found.append(Near(key, owner, kind, right, spaces,
+            found.append(Near(key, shown, kind, right, spaces,
                               () if right else tuple(has[:MAX_LISTED])))
         if found:
             return found  # the first variable the code names that lacks the key
@@ -83,7 +86,10 @@ def _keys(evalue: str) -> list[str]:
 
 
 def _keys_of(value: Any) -> tuple[str, list[str]]:
-    """("column", the columns) of a DataFrame, ("key", the keys) of a dict: the string ones."""
+    """("column", the columns) of a DataFrame, ("key", the keys) of a dict or of the dicts a list
+    holds (records, as a JSON API returns them; read from the first): the string ones."""
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        value = value[0]
     kind = type(value)
     if kind.__name__ == "DataFrame" and kind.__module__.startswith("pandas"):
         try:

@@ -516,6 +516,12 @@ def test_a_key_error_is_read_in_each_form_pandas_and_dicts_raise_it():
     # A dict's keys; one that looks secret is never listed.
     found = suggest("KeyError", "'pear'", "prices['pear']", namespace)
     assert found[0].right is None and found[0].listed == ("apple",)
+    # The dicts a list holds (records): the key missing from each, read from the first.
+    namespace["flights"] = [{"from_location": "E", "price": 450}, {"from_location": "E", "price": 300}]
+    found = suggest("KeyError", "'preferences'", "[f for f in flights if 'wifi' in f['preferences']]",
+                    namespace)
+    assert [(f.owner, f.right, f.listed) for f in found] == [
+        ("each dict in flights", None, ("from_location", "price"))]
     # A key that is not a string, a name nothing is near, another error: nothing.
     assert suggest("KeyError", "0", "prices[0]", namespace) == []
     assert suggest("NameError", "name 'zebra' is not defined", "zebra", namespace) == []
