@@ -194,10 +194,13 @@ FRAMES_TEMPLATE = (
 # (suggestions.py). {wrong} and {right} are repr'd keys, or bare variable names.
 NEAR_NAME_TEMPLATE = "{wrong} is not defined, but the kernel has {right}: did you mean {right}?"
 NEAR_KEY_TEMPLATE = "{owner} has no {kind} {wrong}; it has {right}: did you mean {right}?"
-# The near column is the missing one with spaces around it (a CSV header written "a, b, c").
+# The near column is the missing one with spaces around it (a CSV header written "a, b, c"). The
+# strip comes first: told "write it with them, or strip", the small model wrote ' WINDSPEED' in one
+# line and 'WINDSPEED' again in its next step; and it reads the file again in most steps.
 NEAR_SPACES_TEMPLATE = (
-    " Its name has spaces around it, as the file's header writes it: write it with them, or strip "
-    "every name once with {owner}.columns = {owner}.columns.str.strip()."
+    "{owner} has no column {wrong}: the file's header writes it {right}, with spaces around it. "
+    "Strip the column names right after reading the file, and {wrong} works in this step and every "
+    "later one: {owner}.columns = {owner}.columns.str.strip()"
 )
 NEAR_NONE_TEMPLATE = "{owner} has no {kind} {wrong}. It has: {listed}."
 
@@ -411,13 +414,11 @@ class Prompts:
             if near.kind == "name":
                 lines.append(self.near_name.replace("{wrong}", near.wrong).replace("{right}", near.right or ""))
                 continue
-            template = self.near_key if near.right is not None else self.near_none
-            text = (template.replace("{owner}", near.owner).replace("{kind}", near.kind)
-                    .replace("{wrong}", repr(near.wrong)).replace("{right}", repr(near.right))
-                    .replace("{listed}", ", ".join(map(repr, near.listed))))
-            if near.spaces:
-                text += self.near_spaces.replace("{owner}", near.owner)
-            lines.append(text)
+            template = (self.near_spaces if near.spaces else self.near_key if near.right is not None
+                        else self.near_none)
+            lines.append(template.replace("{owner}", near.owner).replace("{kind}", near.kind)
+                         .replace("{wrong}", repr(near.wrong)).replace("{right}", repr(near.right))
+                         .replace("{listed}", ", ".join(map(repr, near.listed))))
         return "\n".join(lines)
 
     def line_unchanged(self, where: FailingLine) -> str:

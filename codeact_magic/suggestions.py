@@ -33,7 +33,7 @@ class Near:
     owner: str
     kind: str  # "name", "column" or "key"
     right: str | None  # the near one it has, if any
-    spaces: bool = False  # right is wrong with spaces around it: a CSV header's ", NAME"
+    spaces: bool = False  # a column: right is wrong with spaces around it (a CSV header "a, b")
     listed: tuple[str, ...] = ()  # what it has, when nothing is near
 
 
@@ -64,7 +64,7 @@ def suggest(ename: str, evalue: str, code: str, namespace: dict[str, Any] | None
             if key in has:
                 continue
             right = _nearest(key, has)
-            spaces = right is not None and right.strip() == key.strip() and right != key
+            spaces = kind == "column" and right is not None and right.strip() == key.strip() and right != key
             found.append(Near(key, shown, kind, right, spaces,
                               () if right else tuple(has[:MAX_LISTED])))
         if found:

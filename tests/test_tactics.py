@@ -448,9 +448,10 @@ def test_a_missing_column_or_name_is_followed_by_the_near_one_the_kernel_has(ip,
     run = codeact(ip, model, "mean wind speed", "none,+suggest")
     told = sent(model, 1)[-1]["content"]
     assert "KeyError: ['WINDSPEED']" in told
-    assert told.endswith("wind has no column 'WINDSPEED'; it has ' WINDSPEED': did you mean ' WINDSPEED'? "
-                         "Its name has spaces around it, as the file's header writes it: write it with "
-                         "them, or strip every name once with wind.columns = wind.columns.str.strip().")
+    assert told.endswith("wind has no column 'WINDSPEED': the file's header writes it ' WINDSPEED', with "
+                         "spaces around it. Strip the column names right after reading the file, and "
+                         "'WINDSPEED' works in this step and every later one: "
+                         "wind.columns = wind.columns.str.strip()")
     # Nothing near: what the frame has, as written.
     assert sent(model, 2)[-1]["content"].endswith(
         "wind has no column 'gusts'. It has: 'DATE TIME', ' WINDSPEED', ' DIR'.")
