@@ -360,8 +360,7 @@ async def codeact_loop(
                             feedback += "\n\n" + prompts.frames_used(described)
                             run.follow_ups.append("frames")
                         if tactics.suggest and step.error is not None and (found := suggest(
-                                step.error.ename, step.error.evalue, code,
-                                getattr(executor.shell, "user_ns", None))):
+                                step.error.ename, step.error.evalue, code, getattr(executor, "shell", None))):
                             feedback += "\n\n" + prompts.near(found)
                             run.follow_ups.append("suggest")
                         answer = execution.answer if execution.error is None else None

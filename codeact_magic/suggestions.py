@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .kernel_context import user_variables
 from .redact import looks_secret
 from .step_frames import code_names
 
@@ -37,15 +38,17 @@ class Near:
     listed: tuple[str, ...] = ()  # what it has, when nothing is near
 
 
-def suggest(ename: str, evalue: str, code: str, namespace: dict[str, Any] | None) -> list[Near]:
-    """What the missing names of a ``NameError`` or ``KeyError`` were near, in ``namespace``."""
-    if not namespace:
+def suggest(ename: str, evalue: str, code: str, shell: Any) -> list[Near]:
+    """What the missing names of a ``NameError`` or ``KeyError`` were near, among the user's
+    variables in ``shell`` (the kernel's shell, where it runs in this process; else None)."""
+    if getattr(shell, "user_ns", None) is None:
         return []
+    namespace = dict(user_variables(shell))
     if ename == "NameError":
         missing = re.fullmatch(r"name '(\w+)' is not defined", evalue.strip())
         if missing is None:
             return []
-        names = [n for n in namespace if not n.startswith("_") and not looks_secret(n)]
+        names = [n for n in namespace if not looks_secret(n)]
         right = _nearest(missing.group(1), names)
         return [Near(missing.group(1), "", "name", right)] if right else []
     if ename != "KeyError":
@@ -54,7 +57,7 @@ def suggest(ename: str, evalue: str, code: str, namespace: dict[str, Any] | None
     found = []
     for owner in code_names(code):
         value = namespace.get(owner)
-        if owner.startswith("_") or looks_secret(owner):
+        if looks_secret(owner):
             continue
         kind, has = _keys_of(value)
         if not has:

@@ -504,25 +504,27 @@ def test_a_key_error_is_read_in_each_form_pandas_and_dicts_raise_it():
 
     from codeact_magic.suggestions import suggest
     calls = pd.DataFrame(columns=["timestamp", "avg. wait time ", "num. calls abandoned "])
+    from types import SimpleNamespace
     namespace = {"calls": calls, "prices": {"apple": 1, "api_key": "x"}, "n": 3}
+    shell = SimpleNamespace(user_ns=namespace)
     # "[...] not in index", from a list of columns.
-    found = suggest("KeyError", "\"['avg. wait time'] not in index\"", "calls[['avg. wait time']]", namespace)
+    found = suggest("KeyError", "\"['avg. wait time'] not in index\"", "calls[['avg. wait time']]", shell)
     assert [(f.owner, f.wrong, f.right, f.spaces) for f in found] == [
         ("calls", "avg. wait time", "avg. wait time ", True)]
     # Case, and underscores for spaces: the same name.
-    assert suggest("KeyError", "'TIMESTAMP'", "calls['TIMESTAMP']", namespace)[0].right == "timestamp"
+    assert suggest("KeyError", "'TIMESTAMP'", "calls['TIMESTAMP']", shell)[0].right == "timestamp"
     assert suggest("KeyError", "'avg._wait_time'", "calls['avg._wait_time']",
-                   namespace)[0].right == "avg. wait time "
+                   shell)[0].right == "avg. wait time "
     # A dict's keys; one that looks secret is never listed.
-    found = suggest("KeyError", "'pear'", "prices['pear']", namespace)
+    found = suggest("KeyError", "'pear'", "prices['pear']", shell)
     assert found[0].right is None and found[0].listed == ("apple",)
     # The dicts a list holds (records): the key missing from each, read from the first.
     namespace["flights"] = [{"from_location": "E", "price": 450}, {"from_location": "E", "price": 300}]
     found = suggest("KeyError", "'preferences'", "[f for f in flights if 'wifi' in f['preferences']]",
-                    namespace)
+                    shell)
     assert [(f.owner, f.right, f.listed) for f in found] == [
         ("each dict in flights", None, ("from_location", "price"))]
     # A key that is not a string, a name nothing is near, another error: nothing.
-    assert suggest("KeyError", "0", "prices[0]", namespace) == []
-    assert suggest("NameError", "name 'zebra' is not defined", "zebra", namespace) == []
-    assert suggest("ValueError", "'pear'", "prices['pear']", namespace) == []
+    assert suggest("KeyError", "0", "prices[0]", shell) == []
+    assert suggest("NameError", "name 'zebra' is not defined", "zebra", shell) == []
+    assert suggest("ValueError", "'pear'", "prices['pear']", shell) == []
