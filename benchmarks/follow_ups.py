@@ -101,7 +101,7 @@ def main() -> None:
     p.add_argument("--harness", default="ours,smolagents")
     p.add_argument("--sessions", help="comma-separated session names (e.g. survey-missing)")
     p.add_argument("--max-steps", type=int, default=MAX_STEPS)
-    p.add_argument("--tactics", help="our loop's tactics (codeact_magic.tactics), e.g. 'default,+code_answer'")
+    p.add_argument("--tactics", help="our loop's tactics (codeact_magic.tactics), e.g. 'default,+suggest'")
     p.add_argument("--out", type=Path, help="JSONL of outcomes; an existing file is resumed")
     p.add_argument("--report-only", action="store_true")
     p.add_argument("--show", action="store_true")

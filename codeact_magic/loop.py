@@ -59,8 +59,8 @@ class _Said:
 
     nudged: bool = False
     reviewed: bool = False
-    # Told that final_answer() was handed a whole table: apart from ``reviewed``, as another
-    # message (code_answer's, the form's) may have spent that one before the table came.
+    # Told that final_answer() was handed a whole table: apart from ``reviewed``, as another message
+    # (the review of an answer in words, the form's) may have spent that one before the table came.
     whole_told: bool = False
     formed: bool = False  # told the answer lacks the request's form (tactic: answer_form)
     warned_repeat: bool = False
@@ -478,8 +478,7 @@ def _whole_due(tactics: Tactics, said: _Said, value: object) -> str | None:
 def _before_answer(prompts: Prompts, tactics: Tactics, answer: str, request: str, *,
                    from_code: bool, whole: str | None = None) -> str:
     return prompts.before_answer(answer, request, restate=tactics.restate, check=tactics.check,
-                                 from_code=from_code, whole=whole,
-                                 compute=tactics.code_answer and tactics.final_answer)
+                                 from_code=from_code, whole=whole)
 
 
 def _record(execution: Execution, code: str, reply: ModelReply, prompts: Prompts, limits: Limits,

@@ -138,14 +138,6 @@ REVIEW_MANY_TEMPLATE = (
     "call final_answer with just that, picked out of it by code. If it asks for all of them, send "
     "the same final_answer call again."
 )
-# An answer written in words after steps, sent back to come from code (tactic: code_answer): the
-# small model read a printed table and named the wrong row, and confirmed it when asked to.
-REVIEW_COMPUTE_TEMPLATE = (
-    "You wrote that answer yourself. Take it from code instead: reply with one ```python block that "
-    "computes it from what your steps made and passes it to final_answer(), in the form the request "
-    "asks for (a value read off an output by eye is easily misread). If the answer needs no value "
-    "from code, give it again in words."
-)
 REVIEW_WORDS_TEMPLATE = (
     "Give the final answer now, exactly in the form the request asks for (names, rounding, units), "
     "with the values your code printed."
@@ -277,7 +269,6 @@ class Prompts:
     form: str = FORM_TEMPLATE
     form_filled: str = FORM_FILLED_TEMPLATE
     review_words: str = REVIEW_WORDS_TEMPLATE
-    review_compute: str = REVIEW_COMPUTE_TEMPLATE
     review_nothing: str = REVIEW_NOTHING_TEMPLATE
     review_many: str = REVIEW_MANY_TEMPLATE
     repeated_code: str = REPEATED_CODE_TEMPLATE
@@ -336,11 +327,10 @@ class Prompts:
         return answer
 
     def before_answer(self, answer: str, request: str, *, restate: bool, check: bool,
-                      from_code: bool, whole: str | None = None, compute: bool = False) -> str:
+                      from_code: bool, whole: str | None = None) -> str:
         """What the model is sent when it is about to answer (tactics restate and check);
         ``from_code``: the answer was handed to final_answer() (not given in words); ``whole``:
-        it was a whole table or array, so described (``final_answer.many_values``); ``compute``:
-        an answer in words is asked for from code (tactic code_answer)."""
+        it was a whole table or array, so described (``final_answer.many_values``)."""
         text = (self.restate if restate else "") + (self.check if check else "")
         if from_code and answer.strip() in _NOTHING:
             text += self.review_nothing
@@ -349,7 +339,7 @@ class Prompts:
         elif from_code:
             text += self.review_code
         else:
-            text += self.review_compute if compute else self.review_words
+            text += self.review_words
         return text.replace("{request}", request.strip()).replace("{answer}", answer.strip())
 
     def wrong_form(self, answer: str, form: str, missing: list[str], *, from_code: bool,

@@ -49,10 +49,6 @@ class Tactics:
     # form ("That is: final_answer('@total[42]')"). Shown the form alone, the small model handed
     # over the bare value again in 10 of the 14 such runs of DABench that held the right value.
     fill_form: bool = True
-    # An answer in words after steps is sent back once, in place of the plain restated request, to
-    # come from code through final_answer(): the model named the wrong column of a table of counts
-    # it had printed, and confirmed it when shown the request again. Off until measured.
-    code_answer: bool = False
     # A step that passes final_answer() several different values (one call per candidate, or per
     # part of the answer) has its answer not taken: the model is told to call it once, with the
     # whole answer. Without it the last value is the answer. Off until measured.

@@ -122,27 +122,6 @@ def test_the_request_is_restated_before_a_final_answer_from_code(ip, model):
     assert "send the same final_answer call again" in review
 
 
-def test_an_answer_in_words_after_steps_is_asked_for_from_code(ip, model):
-    # The model printed the counts and named a column by eye; asked, it computes the answer instead.
-    model.reset(code("counts = {'city': 0, 'rating': 4, 'visits': 1}\nprint(counts)"),
-                "The city column has the most missing values.",
-                code("final_answer(max(counts, key=counts.get))"), "never asked")
-    run = codeact(ip, model, "Which column has the most missing values?",
-                  "none,+final_answer,+restate,+code_answer")
-    review = sent(model, 2)[-1]["content"]
-    assert review.startswith("Before your answer is final, read the request again:")
-    assert "Take it from code instead" in review and "passes it to final_answer()" in review
-    assert run.answer == "rating" and run.answer_step == 2 and len(model.requests) == 3
-    # A words answer that needs no value from code, given again: taken as it is.
-    model.reset(code("print(2 + 2)"), "It prints 4.", "It prints 4.", "never asked")
-    run = codeact(ip, model, "What does 2 + 2 print?", "none,+final_answer,+restate,+code_answer")
-    assert run.answer == "It prints 4." and len(model.requests) == 3
-    # Without the tactic: the plain restated request.
-    model.reset(code("print(2 + 2)"), "It prints 4.", "It prints 4.")
-    run = codeact(ip, model, "What does 2 + 2 print?", "none,+final_answer,+restate")
-    assert "Take it from code" not in sent(model, 2)[-1]["content"] and run.answer == "It prints 4."
-
-
 def test_a_confirmation_that_copies_the_observation_gives_the_answer_itself(ip, model):
     model.reset(code("final_answer('@mean[5.00]')"), "final_answer received: @mean[5.00]")
     run = codeact(ip, model, "Mean. Format: @mean[value]", "none,+final_answer,+restate")
@@ -172,15 +151,16 @@ def test_a_whole_table_handed_over_is_sent_back_to_pick_the_one_thing_asked(ip, 
 
 
 def test_a_whole_table_is_sent_back_even_after_the_review_was_spent(ip, model):
-    # code_answer's message spends the one review; the Series it then got is still not the answer.
+    # The review of an answer in words spends the one review; the Series then handed over is still
+    # not the answer.
     ip.user_ns["survey"] = __import__("pandas").DataFrame({"price": [1, None, 3], "rating": [None, None, 2]})
     model.reset(code("missing = survey.isna().sum()\nprint(missing)"), "price and rating",
                 code("final_answer(missing)"), code("final_answer(missing.idxmax())"), "never asked")
-    run = codeact(ip, model, "Which column has the most missing values?",
-                  "none,+final_answer,+restate,+code_answer")
-    assert "Take it from code instead" in sent(model, 2)[-1]["content"]
+    run = codeact(ip, model, "Which column has the most missing values?", "none,+final_answer,+restate")
+    assert "Give the final answer now" in sent(model, 2)[-1]["content"]
     assert "You passed a Series of 2 values to final_answer." in sent(model, 3)[-1]["content"]
     assert run.answer == "rating" and run.answer_step == 3 and len(model.requests) == 4
+    # The review of the words, then the table's message (a review, counted apart as "whole").
     assert run.follow_ups == ["review", "review", "whole"]
 
 
