@@ -49,6 +49,15 @@ def many_values(value: Any) -> str | None:
     return f"a {type(value).__name__} of {size} values"
 
 
+# What final_answer() receives when the code found nothing (a lookup that missed, an empty filter).
+_NOTHING = {"", "None", "nan", "NaN", "[]", "{}", "()", "''", '""'}
+
+
+def is_nothing(text: str) -> bool:
+    """The answer's text is no answer at all: None, NaN, an empty string or container."""
+    return text.strip() in _NOTHING
+
+
 class Slot:
     """Where the answer lands: one per step."""
 

@@ -18,7 +18,7 @@ from .events import (Event, FollowUp, ModelText, ModelWaiting, RunFinished, RunS
                      StepStarted)
 from .executor import Execution, Executor, RunInProgress
 from .answer_form import find as find_answer_form
-from .final_answer import many_values
+from .final_answer import is_nothing, many_values
 from .fresh_start import attempts
 from .given import invented, redefined, without
 from .images import StepImage, parts
@@ -62,6 +62,9 @@ class _Said:
     # Told that final_answer() was handed a whole table: apart from ``reviewed``, as another message
     # (the review of an answer in words, the form's) may have spent that one before the table came.
     whole_told: bool = False
+    # Told that final_answer() was handed nothing (None, NaN, ""): the same way, and ahead of the
+    # form's message, which put the None in the form ("That is: final_answer('Answer: None')").
+    nothing_told: bool = False
     formed: bool = False  # told the answer lacks the request's form (tactic: answer_form)
     warned_repeat: bool = False
     resampled: bool = False  # a repeat after the warning was met with a sampled reply
@@ -372,22 +375,26 @@ async def codeact_loop(
                             run.follow_ups.append("answers")
                             answer = None
                         whole = _whole_due(tactics, said, answer.value) if answer is not None else None
-                        if answer is not None and (missing := wrong_form(answer.text)):
+                        nothing = answer is not None and _nothing_due(tactics, said, answer.text)
+                        if answer is not None and not nothing and (missing := wrong_form(answer.text)):
                             said.formed = said.reviewed = True
                             said.pending = (answer.text, index)
                             message = prompts.wrong_form(answer.text, form.text, missing, from_code=True,
                                                          fill=tactics.fill_form)
                             chat.say("user", feedback + "\n\n" + message)
                             yield form_follow_up(answer.text, missing, message)
-                        elif answer is not None and (_review_due(tactics, said, run) or whole):
+                        elif answer is not None and (_review_due(tactics, said, run) or whole or nothing):
                             said.reviewed, said.pending = True, (answer.text, index)
                             said.whole_told = said.whole_told or whole is not None
+                            said.nothing_told = said.nothing_told or nothing
                             message = _before_answer(prompts, tactics, answer.text, run.request,
                                                      from_code=True, whole=whole)
                             chat.say("user", feedback + "\n\n" + message)
                             told = follow_up("review", message)
                             if whole is not None:
                                 run.follow_ups.append("whole")  # counted apart, to measure it
+                            if nothing:
+                                run.follow_ups.append("nothing")
                             yield told
                         elif answer is not None:
                             run.answer_step = index
@@ -473,6 +480,12 @@ def _whole_due(tactics: Tactics, said: _Said, value: object) -> str | None:
     """``value`` described when it is a whole table or array handed to final_answer() and the model
     has not been told so yet (with the review, and once more if the review was spent before)."""
     return many_values(value) if (tactics.restate or tactics.check) and not said.whole_told else None
+
+
+def _nothing_due(tactics: Tactics, said: _Said, text: str) -> bool:
+    """``text`` is no answer (None, NaN, "") and the model has not been told so yet: it is told
+    once, whatever was said before (the review, the form's message), and before the form."""
+    return (tactics.restate or tactics.check) and not said.nothing_told and is_nothing(text)
 
 
 def _before_answer(prompts: Prompts, tactics: Tactics, answer: str, request: str, *,

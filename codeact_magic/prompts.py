@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from .failing_line import FailingLine
+from .final_answer import is_nothing
 from .suggestions import Near
 
 _INTRO = '''\
@@ -238,16 +239,13 @@ CUT_UNCLOSED_TEMPLATE = (
 def filled_form(answer: str, missing: list[str]) -> str | None:
     """``answer`` put in the form, when the form lacks one literal part (``@mean[``, ``Answer:``)
     and the answer is one value: a word or number, nothing of a form of its own (no space, ``@``
-    or bracket). None otherwise: which value goes in which slot is for the model to say."""
+    or bracket). None otherwise: which value goes in which slot is for the model to say, and no
+    answer at all (None, NaN) is put in a form: the model gave ``@price[None]`` back as its answer."""
     value = answer.strip().strip("'\"")
-    if len(missing) != 1 or not value or any(c.isspace() or c in "@[]" for c in value):
+    if len(missing) != 1 or is_nothing(value) or any(c.isspace() or c in "@[]" for c in value):
         return None
     marker = missing[0]
     return f"{marker}{value}]" if marker.endswith("[") else f"{marker} {value}"
-
-
-# What final_answer() receives when the code found nothing.
-_NOTHING = {"", "None", "nan", "NaN", "[]", "{}", "()", "''", '""'}
 
 
 @dataclass(frozen=True)
@@ -332,7 +330,7 @@ class Prompts:
         ``from_code``: the answer was handed to final_answer() (not given in words); ``whole``:
         it was a whole table or array, so described (``final_answer.many_values``)."""
         text = (self.restate if restate else "") + (self.check if check else "")
-        if from_code and answer.strip() in _NOTHING:
+        if from_code and is_nothing(answer):
             text += self.review_nothing
         elif from_code and whole:
             text += self.review_many.replace("{whole}", whole)

@@ -138,6 +138,19 @@ def test_an_answer_of_nothing_is_sent_back_to_find_the_result(ip, model):
     assert "send the same final_answer call again" not in review
 
 
+def test_an_answer_of_nothing_is_sent_back_before_the_answer_form(ip, model):
+    # A lookup that found nothing, in a request with a form: told that None is no answer, not shown
+    # the None put in the form (which the model then gave back as its answer).
+    model.reset(code("price = None\nfinal_answer(price)"), code("price = 12.5\nprint(price)"),
+                code("final_answer(f'@price[{price}]')"), "never asked")
+    run = codeact(ip, model, "What is the price? Answer format: @price[value]", "default")
+    told = sent(model, 1)[-1]["content"]
+    assert "None is no answer: your code has not found the result yet." in told
+    assert "not in the form" not in told and "@price[None]" not in told
+    assert run.answer == "@price[12.5]" and run.answer_step == 3 and len(model.requests) == 3
+    assert run.follow_ups == ["review", "nothing"]
+
+
 def test_a_whole_table_handed_over_is_sent_back_to_pick_the_one_thing_asked(ip, model):
     # A follow-up on a DataFrame: the model printed the missing counts, then handed all of them over.
     ip.user_ns["survey"] = __import__("pandas").DataFrame({"price": [1, None, 3], "rating": [None, None, 2]})

@@ -162,6 +162,17 @@ def test_the_answer_form_a_request_gives_is_found_with_its_literal_parts():
     assert find("Sum df_sales[amount] by city.") is None
 
 
+def test_one_value_is_shown_put_in_the_form_but_no_answer_at_all_is_not():
+    from codeact_magic.prompts import filled_form
+
+    assert filled_form("12.5", ["@price["]) == "@price[12.5]"
+    assert filled_form("'Paris'", ["Answer:"]) == "Answer: Paris"
+    # Two values, or no value (what a lookup that missed hands over): for the model to say.
+    assert filled_form("1.0 2.0", ["@price["]) is None
+    for nothing in ("None", "nan", "", "''", "[]"):
+        assert filled_form(nothing, ["@price["]) is None and filled_form(nothing, ["Answer:"]) is None
+
+
 def test_an_image_is_told_by_kind_and_size_and_sent_downscaled():
     import base64
     import io
