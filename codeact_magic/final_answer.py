@@ -49,13 +49,20 @@ def many_values(value: Any) -> str | None:
     return f"a {type(value).__name__} of {size} values"
 
 
-# What final_answer() receives when the code found nothing (a lookup that missed, an empty filter).
-_NOTHING = {"", "None", "nan", "NaN", "[]", "{}", "()", "''", '""'}
+# What final_answer() receives when the code found nothing: no value at all (a lookup that missed),
+# or an empty container, which may also be the answer ("no outliers": DABench labels a few so).
+_NO_VALUE = {"", "None", "nan", "NaN", "''", '""'}
+_EMPTY = {"[]", "{}", "()"}
 
 
 def is_nothing(text: str) -> bool:
-    """The answer's text is no answer at all: None, NaN, an empty string or container."""
-    return text.strip() in _NOTHING
+    """The answer's text is None, NaN, an empty string or an empty container."""
+    return text.strip() in _NO_VALUE | _EMPTY
+
+
+def is_no_value(text: str) -> bool:
+    """The answer's text is no value at all (None, NaN, ""): never the answer to a request."""
+    return text.strip() in _NO_VALUE
 
 
 class Slot:

@@ -18,7 +18,7 @@ from .events import (Event, FollowUp, ModelText, ModelWaiting, RunFinished, RunS
                      StepStarted)
 from .executor import Execution, Executor, RunInProgress
 from .answer_form import find as find_answer_form
-from .final_answer import is_nothing, many_values
+from .final_answer import is_no_value, many_values
 from .fresh_start import attempts
 from .given import invented, redefined, without
 from .images import StepImage, parts
@@ -483,9 +483,10 @@ def _whole_due(tactics: Tactics, said: _Said, value: object) -> str | None:
 
 
 def _nothing_due(tactics: Tactics, said: _Said, text: str) -> bool:
-    """``text`` is no answer (None, NaN, "") and the model has not been told so yet: it is told
-    once, whatever was said before (the review, the form's message), and before the form."""
-    return (tactics.restate or tactics.check) and not said.nothing_told and is_nothing(text)
+    """``text`` is no value (None, NaN, "") and the model has not been told so yet: it is told
+    once, whatever was said before (the review, the form's message), and before the form. An
+    empty list goes through the form as any answer: it may be the one asked for."""
+    return (tactics.restate or tactics.check) and not said.nothing_told and is_no_value(text)
 
 
 def _before_answer(prompts: Prompts, tactics: Tactics, answer: str, request: str, *,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from .failing_line import FailingLine
-from .final_answer import is_nothing
+from .final_answer import is_no_value, is_nothing
 from .suggestions import Near
 
 _INTRO = '''\
@@ -242,7 +242,7 @@ def filled_form(answer: str, missing: list[str]) -> str | None:
     or bracket). None otherwise: which value goes in which slot is for the model to say, and no
     answer at all (None, NaN) is put in a form: the model gave ``@price[None]`` back as its answer."""
     value = answer.strip().strip("'\"")
-    if len(missing) != 1 or is_nothing(value) or any(c.isspace() or c in "@[]" for c in value):
+    if len(missing) != 1 or is_no_value(value) or any(c.isspace() or c in "@[]" for c in value):
         return None
     marker = missing[0]
     return f"{marker}{value}]" if marker.endswith("[") else f"{marker} {value}"

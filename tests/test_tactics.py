@@ -149,6 +149,11 @@ def test_an_answer_of_nothing_is_sent_back_before_the_answer_form(ip, model):
     assert "not in the form" not in told and "@price[None]" not in told
     assert run.answer == "@price[12.5]" and run.answer_step == 3 and len(model.requests) == 3
     assert run.follow_ups == ["review", "nothing"]
+    # An empty list may be the answer asked for ("no outliers"): the form's message, as for any value.
+    model.reset(code("final_answer([])"), code("final_answer('@outliers[]')"), "never asked")
+    run = codeact(ip, model, "Which fares are outliers? Answer format: @outliers[list]", "default")
+    assert "not in the form" in sent(model, 1)[-1]["content"]
+    assert run.answer == "@outliers[]" and run.follow_ups == ["form"]
 
 
 def test_a_whole_table_handed_over_is_sent_back_to_pick_the_one_thing_asked(ip, model):
