@@ -31,6 +31,16 @@ class AnswerForm:
     def missing(self, answer: str) -> list[str]:
         return [m for m in self.markers if m not in answer]
 
+    def joined(self, values: list[str]) -> str | None:
+        """Values a step handed to final_answer() one call each, as one answer, when each holds
+        parts of this form that no other holds (``@p_value[...]``, then ``@significance[...]``):
+        the parts of one answer. None when two hold the same part (candidates for one answer, the
+        model has to choose) or one holds none."""
+        held = [{m for m in self.markers if m in value} for value in values]
+        if len(values) < 2 or not all(held) or sum(map(len, held)) != len(set().union(*held)):
+            return None
+        return "\n".join(value.strip() for value in values)
+
 
 def _passages(request: str) -> list[str]:
     """The request's paragraphs, or its lines when it has no blank lines."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .control import AutoControl, Control
 from .events import (Event, FollowUp, ModelText, ModelWaiting, RunFinished, RunStarted, StepFinished,
@@ -371,9 +371,15 @@ async def codeact_loop(
                             feedback += ("\n(final_answer() was called, but the step failed after it, "
                                          "so that answer was not taken.)")
                         elif answer is not None and answer.others and tactics.one_answer:
-                            feedback += "\n\n" + prompts.many_answers([*answer.others, answer.text])
-                            run.follow_ups.append("answers")
-                            answer = None
+                            values = [*answer.others, answer.text]
+                            if form is not None and (joined := form.joined(values)) is not None:
+                                # One call per part of the request's form: together, the one answer.
+                                answer = replace(answer, text=joined, others=())
+                                run.follow_ups.append("joined")
+                            else:
+                                feedback += "\n\n" + prompts.many_answers(values)
+                                run.follow_ups.append("answers")
+                                answer = None
                         whole = _whole_due(tactics, said, answer.value) if answer is not None else None
                         nothing = answer is not None and _nothing_due(tactics, said, answer.text)
                         if answer is not None and not nothing and (missing := wrong_form(answer.text)):

@@ -84,6 +84,18 @@ def test_several_different_final_answers_in_one_step_are_none_taken(ip, model):
     assert codeact(ip, model, "four", "none,+final_answer").answer == "4"
 
 
+def test_the_parts_of_a_form_handed_over_one_call_each_are_the_one_answer(ip, model):
+    request = "Test it. Answer format: @p_value[p] @significant[Yes/No]"
+    model.reset(code("p = 0.01\nfinal_answer(f'@p_value[{p}]')\nfinal_answer('@significant[Yes]')"))
+    run = codeact(ip, model, request, "none,+final_answer,+answer_form,+one_answer")
+    assert run.answer == "@p_value[0.01]\n@significant[Yes]" and run.follow_ups == ["joined"]
+    # Two values for the same part are candidates: the model is to choose.
+    model.reset(code("final_answer('@p_value[0.01]')\nfinal_answer('@p_value[0.02]')"),
+                code("final_answer('@p_value[0.01] @significant[Yes]')"))
+    run = codeact(ip, model, request, "none,+final_answer,+answer_form,+one_answer")
+    assert run.answer == "@p_value[0.01] @significant[Yes]" and run.follow_ups == ["answers"]
+
+
 def test_final_answer_of_a_step_that_then_fails_is_not_taken(ip, model):
     model.reset(code("final_answer(1)\n1 / 0"), code("final_answer(2)"))
     run = codeact(ip, model, "divide", "none,+final_answer")
