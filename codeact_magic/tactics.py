@@ -49,9 +49,10 @@ class Tactics:
     # form ("That is: final_answer('@total[42]')"). Shown the form alone, the small model handed
     # over the bare value again in 10 of the 14 such runs of DABench that held the right value.
     fill_form: bool = True
-    # A step that passes final_answer() several different values (one call per candidate, or per
-    # part of the answer) has its answer not taken: the model is told to call it once, with the
-    # whole answer. Without it the last value is the answer. Off until measured.
+    # A step that passes final_answer() several different values: those that are each a different
+    # part of the request's form are joined into the one answer; others (one call per candidate)
+    # are not taken, and the model is told to call it once, with the whole answer. Without it the
+    # last value is the answer. The refusal alone lost on DABench whole (0 of 4 against 1): off.
     one_answer: bool = False
     # Before an answer is taken, the model is asked once to check it against the outputs.
     check: bool = False
