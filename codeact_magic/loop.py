@@ -32,6 +32,7 @@ from .reply import Answer, Code, Cut, Empty, Foreign, read_reply
 from .run import Run, Step
 from .stall import repeated_step, repeats_last_code, same_error_streak, unchanged_failing_line
 from .step_frames import frames_used
+from .failing_values import failing_values
 from .suggestions import suggest
 from .tactics import DEFAULT, Tactics, may_be_a_guess
 from .window import fit
@@ -85,6 +86,7 @@ class _Said:
     images: tuple[int, list[StepImage]] | None = None
     # DataFrames described after a failed step: name → the columns and dtypes shown.
     frames: dict[str, tuple] = field(default_factory=dict)
+    values: dict[str, str] = field(default_factory=dict)  # error_values: name → what it was shown as
 
 
 @dataclass
@@ -362,6 +364,10 @@ async def codeact_loop(
                                 code, getattr(executor.shell, "user_ns", None), said.frames)):
                             feedback += "\n\n" + prompts.frames_used(described)
                             run.follow_ups.append("frames")
+                        if tactics.error_values and step.error is not None and (values := failing_values(
+                                execution.error, step.error.where, said.values)):
+                            feedback += "\n\n" + prompts.failing_values(step.error.where, values)
+                            run.follow_ups.append("values")
                         if tactics.suggest and step.error is not None and (found := suggest(
                                 step.error.ename, step.error.evalue, code, getattr(executor, "shell", None))):
                             feedback += "\n\n" + prompts.near(found)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 
 from .failing_line import FailingLine
 from .final_answer import is_no_value, is_nothing
+from .failing_values import Value
 from .suggestions import Near
 
 _INTRO = '''\
@@ -183,6 +184,10 @@ FRAMES_TEMPLATE = (
     "{frames}"
 )
 
+# After a failed step (tactic: error_values): the values its failing line works on, as the step
+# left them (failing_values.py).
+VALUES_TEMPLATE = "What line {number} works on, as the step left it:\n{values}"
+
 # After a NameError or KeyError (tactic: suggest): the name the kernel has near the missing one
 # (suggestions.py). {wrong} and {right} are repr'd keys, or bare variable names.
 NEAR_NAME_TEMPLATE = "{wrong} is not defined, but the kernel has {right}: did you mean {right}?"
@@ -275,6 +280,7 @@ class Prompts:
     fresh_start: str = FRESH_START_TEMPLATE
     unchanged_line: str = UNCHANGED_LINE_TEMPLATE
     frames: str = FRAMES_TEMPLATE
+    values: str = VALUES_TEMPLATE
     many: str = MANY_ANSWERS_TEMPLATE
     near_name: str = NEAR_NAME_TEMPLATE
     near_key: str = NEAR_KEY_TEMPLATE
@@ -388,6 +394,11 @@ class Prompts:
     def frames_used(self, described: list[str]) -> str:
         """Added to a failed step's feedback: the DataFrames its code names (step_frames.py)."""
         return self.frames.replace("{frames}", "\n".join(f"- {d}" for d in described))
+
+    def failing_values(self, where: FailingLine, values: list[Value]) -> str:
+        """Added to a failed step's feedback: what its failing line works on (failing_values.py)."""
+        return (self.values.replace("{number}", str(where.number))
+                .replace("{values}", "\n".join(f"- {v.text}" for v in values)))
 
     def many_answers(self, values: list[str]) -> str:
         """Added to a step's feedback: it passed final_answer() these different values."""

@@ -76,6 +76,11 @@ class Tactics:
     # real column names, dtypes, first rows (step_frames.py). Most stalls on DABench were data
     # guessed wrong (a column name, a column of strings). Off until measured on whole sets.
     error_context: bool = False
+    # A failed step's error is followed by the values its failing line works on, as the frame that
+    # raised has them: type, length, a bounded repr (failing_values.py). On M3ToolEval most stalls
+    # were a line written for a shape the model never looked at (a dict where a tool returns a list
+    # of dicts), sent again after its traceback. Off until measured on whole sets.
+    error_values: bool = False
     # A failed step's NameError or KeyError is followed by the name the kernel has near the missing
     # one: a variable ("did you mean mRNA_sequence?"), a column of a DataFrame or a key of a dict
     # the code names (' WINDSPEED', as a CSV header "a, b" makes it), or what it has when nothing
@@ -92,6 +97,7 @@ DEFAULT = Tactics()
 NONE = Tactics(final_answer=False, require_code="never", nudge=False, act_first=False,
                keep_given=False, restate=False, answer_form=False, fill_form=False, check=False,
                stall_warning=False, same_line=False, resample=False, fresh_start=False, error_context=False,
+               error_values=False,
                suggest=False, one_answer=False,
                context="names")
 _BASES = {"default": DEFAULT, "none": NONE}

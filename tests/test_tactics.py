@@ -476,6 +476,40 @@ def test_a_missing_column_or_name_is_followed_by_the_near_one_the_kernel_has(ip,
     assert "It has:" not in sent(model, 1)[-1]["content"]
 
 
+def test_a_failed_line_is_followed_by_the_values_it_works_on(ip, model):
+    # A tool that returns a list of dicts, read as one dict: the model has never seen the shape.
+    ip.user_ns["book_hotel"] = lambda location: [
+        {"location": location, "price_per_night": 120 + i, "rating": 4} for i in range(5)]
+    ip.user_ns.pop("hotel", None)
+    model.reset(code("hotel = book_hotel('B')\nnights = 3\nprint(hotel['price_per_night'] * nights)"),
+                code("def total(h, n):\n    cheapest = min(x['price_per_night'] for x in h)\n"
+                     "    return h.price * n\nprint(total(hotel, nights))"),
+                code("print(hotel['price_per_night'] * nights)"),
+                code("print(min(h['price_per_night'] for h in hotel) * nights)"), "360")
+    run = codeact(ip, model, "3 nights at the cheapest hotel in B", "none,+error_values")
+    told = sent(model, 1)[-1]["content"]
+    assert "TypeError: list indices must be integers or slices, not str" in told
+    assert told.endswith("What line 3 works on, as the step left it:\n"
+                         "- hotel: list (len 5) = [{'location': 'B', 'price_per_night': 120, 'rating': 4}, "
+                         "{'location': 'B', 'price_per_night': 121, 'rating': 4}, "
+                         "{'location': 'B', 'price_per_night': 122, 'rating': 4}, ...]\n"
+                         "- nights: int = 3")
+    # In a function the step defines: its own locals, not the kernel's names.
+    told = sent(model, 2)[-1]["content"]
+    assert "AttributeError" in told and told.endswith(
+        "What line 3 works on, as the step left it:\n- h: list (len 5) = [{'location': 'B', "
+        "'price_per_night': 120, 'rating': 4}, {'location': 'B', 'price_per_night': 121, 'rating': 4}, "
+        "{'location': 'B', 'price_per_night': 122, 'rating': 4}, ...]\n- n: int = 3")
+    # The same values again: shown once per run.
+    assert "works on" not in sent(model, 3)[-1]["content"]
+    assert run.status == "answered" and run.steps[-1].output == "360"
+    assert run.follow_ups == ["values", "values"]
+    # Without the tactic, the error alone.
+    model.reset(code("print(hotel['price_per_night'])"), "Stop.")
+    codeact(ip, model, "price", "none")
+    assert "works on" not in sent(model, 1)[-1]["content"]
+
+
 def test_the_same_error_three_times_is_told_once_then_stops(ip, model):
     model.reset(*(code(f"undefined_2  # {i}") for i in range(3)), code("print('fixed')"), "ok")
     run = codeact(ip, model, "fail", "none,+stall_warning")

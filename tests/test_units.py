@@ -92,6 +92,23 @@ def test_secret_looking_environment_values_are_redacted():
     assert redact(text, values) == f"{MARKER} {MARKER} /root/home {MARKER} {MARKER} 1"
 
 
+def test_the_values_of_a_failed_line_never_show_a_secret():
+    from codeact_magic.failing_line import failing_line
+    from codeact_magic.failing_values import failing_values
+    code = "api_token = 'x' * 30\nheaders = {'Authorization': 'sk-proj-' + 'A' * 40}\nheaders['Host'] + api_token\n"
+    scope: dict = {}
+    try:
+        exec(compile(code, "<step-secret>", "exec"), scope)
+    except KeyError as e:
+        error = e
+    import linecache
+    linecache.cache["<step-secret>"] = (len(code), None, code.splitlines(True), "<step-secret>")
+    values = failing_values(error, failing_line(error, code, before_exec=False), {})
+    assert [v.text for v in values] == [
+        "headers: dict (value hidden: it holds what looks like a secret)",
+        "api_token: str (value hidden: the name looks secret)"]
+
+
 # ---- observations ----
 
 def _execution(stdout="", stderr="", error=None, result=None, **kw) -> Execution:

@@ -1,0 +1,129 @@
+"""The values a failed step's failing line works on, as the step left them.
+
+A small model told ``TypeError: list indices must be integers or slices, not str`` about
+``hotel["price_per_night"]`` "fixes" the line around it and sends the same line again: it has
+never seen what ``hotel`` holds (the tool returned a list of dicts, not one dict). On M3ToolEval
+most runs stopped as stalls went this way. The loop's system prompt says "print the values it
+works on", and the model does not. What a person does next, and what IPython's ``%xmode Verbose``
+prints for every frame, is look at those values; here only the failing line's, read from the
+frame that raised (a function the step defines has its own locals), each in a few bounded lines
+(tactic: ``error_values``).
+
+Nothing runs but ``repr`` of the values (bounded by ``reprlib`` for builtin containers; a user
+``__repr__`` is cut), and pandas objects go through ``kernel_context.describe_value``.
+"""
+
+from __future__ import annotations
+
+import io
+import keyword
+import linecache
+import reprlib
+import tokenize
+import traceback
+import types
+from dataclasses import dataclass
+from typing import Any
+
+from .failing_line import FailingLine
+from .kernel_context import describe_value
+from .redact import has_secret_shape, looks_secret
+
+MAX_VALUES = 4  # names described per failed step, in the order the line has them
+MAX_CHARS = 400  # of one value's description
+
+_SKIP = {"final_answer", "print", "In", "Out", "get_ipython", "self", "cls"}
+
+
+@dataclass(frozen=True)
+class Value:
+    name: str
+    text: str  # "hotel: list (len 3) = [{'location': 'B', …}, …]"
+
+
+def _bounded() -> reprlib.Repr:
+    r = reprlib.Repr()
+    r.maxlevel, r.maxlist, r.maxtuple, r.maxdict, r.maxset = 3, 3, 3, 8, 4
+    r.maxstring, r.maxother, r.maxlong = 80, 120, 40
+    return r
+
+
+_REPR = _bounded()
+
+
+def _frame_of(error: BaseException, where: FailingLine) -> types.FrameType | None:
+    """The innermost frame that raised at ``where``: its line number and text (a library's frame
+    may have the same number)."""
+    found = None
+    for frame, lineno in traceback.walk_tb(error.__traceback__):
+        if lineno == where.number and linecache.getline(frame.f_code.co_filename, lineno).strip() == where.text:
+            found = frame
+    return found
+
+
+def _names(line: str) -> list[str]:
+    """The names a line of code reads, in order, once each: not attributes, keywords or what is
+    inside string literals. A line of a statement that goes on over several lines tokenizes up to
+    where it stops."""
+    names: dict[str, None] = {}
+    after_dot = False
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(line).readline):
+            if token.type == tokenize.NAME and not after_dot and not keyword.iskeyword(token.string):
+                names.setdefault(token.string, None)
+            after_dot = token.type == tokenize.OP and token.string == "."
+    except (tokenize.TokenError, SyntaxError):
+        pass  # an unclosed bracket at the end of the line: the names before it are read
+    return list(names)
+
+
+def _shown(value: Any) -> bool:
+    """Data, not code: functions, classes and modules are listed with the request already."""
+    return not (callable(value) and not hasattr(value, "__len__")) and not isinstance(value, types.ModuleType)
+
+
+def describe(name: str, value: Any) -> str:
+    """``name: type (len n) = bounded repr``; pandas and numpy as the request's context shows them."""
+    module = getattr(type(value), "__module__", "") or ""
+    if module.startswith(("pandas", "numpy")) or looks_secret(name):
+        return describe_value(name, value, rich=True)
+    try:
+        text = _REPR.repr(value)
+    except Exception as error:  # a broken __repr__ says so, and the step's error stays the news
+        text = f"<repr failed: {type(error).__name__}>"
+    if has_secret_shape(text):
+        return f"{name}: {type(value).__name__} (value hidden: it holds what looks like a secret)"
+    try:
+        size = f" (len {len(value)})" if isinstance(value, (list, tuple, dict, set, str, bytes)) else ""
+    except Exception:
+        size = ""
+    line = f"{name}: {type(value).__name__}{size} = {text}"
+    return line if len(line) <= MAX_CHARS else line[: MAX_CHARS - 1] + "…"
+
+
+def failing_values(error: BaseException | None, where: FailingLine | None,
+                   told: dict[str, str]) -> list[Value]:
+    """The values of the names on the failing line ``where`` of a step that raised ``error``, as
+    the frame that raised has them; each only when the run has not been shown it like this yet
+    (``told``: name → description, updated)."""
+    if error is None or where is None or isinstance(error, (SyntaxError, KeyboardInterrupt)):
+        return []
+    frame = _frame_of(error, where)
+    if frame is None:
+        return []
+    scopes = (frame.f_locals, frame.f_globals)
+    found: list[Value] = []
+    for name in _names(where.text):
+        if name in _SKIP or name.startswith("__"):
+            continue
+        scope = next((s for s in scopes if name in s), None)
+        if scope is None or not _shown(scope[name]):
+            continue
+        text = describe(name, scope[name])
+        if told.get(name) == text:
+            continue
+        told[name] = text
+        found.append(Value(name, text))
+        if len(found) == MAX_VALUES:
+            break
+    return found
