@@ -185,8 +185,12 @@ FRAMES_TEMPLATE = (
 )
 
 # After a failed step (tactic: error_values): the values its failing line works on, as the step
-# left them (failing_values.py).
-VALUES_TEMPLATE = "What line {number} works on, as the step left it:\n{values}"
+# left them (failing_values.py). It ends on what to do: headed "What line 3 works on", the list read
+# as a question, and the small model answered it with a paragraph on what line 3 does.
+VALUES_TEMPLATE = (
+    "Line {number} failed on these values, as the step left them:\n{values}\n"
+    "Change the code for what they really hold."
+)
 
 # After a NameError or KeyError (tactic: suggest): the name the kernel has near the missing one
 # (suggestions.py). {wrong} and {right} are repr'd keys, or bare variable names.

@@ -489,25 +489,26 @@ def test_a_failed_line_is_followed_by_the_values_it_works_on(ip, model):
     run = codeact(ip, model, "3 nights at the cheapest hotel in B", "none,+error_values")
     told = sent(model, 1)[-1]["content"]
     assert "TypeError: list indices must be integers or slices, not str" in told
-    assert told.endswith("What line 3 works on, as the step left it:\n"
+    assert told.endswith("Line 3 failed on these values, as the step left them:\n"
                          "- hotel: list (len 5) = [{'location': 'B', 'price_per_night': 120, 'rating': 4}, "
                          "{'location': 'B', 'price_per_night': 121, 'rating': 4}, "
                          "{'location': 'B', 'price_per_night': 122, 'rating': 4}, ...]\n"
-                         "- nights: int = 3")
+                         "- nights: int = 3\nChange the code for what they really hold.")
     # In a function the step defines: its own locals, not the kernel's names.
     told = sent(model, 2)[-1]["content"]
     assert "AttributeError" in told and told.endswith(
-        "What line 3 works on, as the step left it:\n- h: list (len 5) = [{'location': 'B', "
+        "Line 3 failed on these values, as the step left them:\n- h: list (len 5) = [{'location': 'B', "
         "'price_per_night': 120, 'rating': 4}, {'location': 'B', 'price_per_night': 121, 'rating': 4}, "
-        "{'location': 'B', 'price_per_night': 122, 'rating': 4}, ...]\n- n: int = 3")
+        "{'location': 'B', 'price_per_night': 122, 'rating': 4}, ...]\n- n: int = 3\n"
+        "Change the code for what they really hold.")
     # The same values again: shown once per run.
-    assert "works on" not in sent(model, 3)[-1]["content"]
+    assert "failed on these values" not in sent(model, 3)[-1]["content"]
     assert run.status == "answered" and run.steps[-1].output == "360"
     assert run.follow_ups == ["values", "values"]
     # Without the tactic, the error alone.
     model.reset(code("print(hotel['price_per_night'])"), "Stop.")
     codeact(ip, model, "price", "none")
-    assert "works on" not in sent(model, 1)[-1]["content"]
+    assert "failed on these values" not in sent(model, 1)[-1]["content"]
 
 
 def test_the_same_error_three_times_is_told_once_then_stops(ip, model):
