@@ -142,7 +142,8 @@ async def codeact_loop(
                                                              final_answer=tactics.final_answer)},
         *carried])
     chat.add(prompts.request_message(run.request, context.variables, context.files, cells=context.cells,
-                                     act_first=tactics.act_first, final_answer=tactics.final_answer))
+                                     act_first=tactics.act_first, final_answer=tactics.final_answer,
+                                     look_first=tactics.look_first))
     request_at = len(chat.messages) - 1  # kept whole when the window is short
     said = _Said()
     form = find_answer_form(run.request) if tactics.answer_form else None

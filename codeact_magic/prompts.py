@@ -100,6 +100,15 @@ ACT_FIRST_TEMPLATE = (
     "in the form the request asks."
 )
 
+# The same, asking to look before using (tactic: look_first): on M3ToolEval the small model calls
+# every function listed, needed or not, and for a web browser writes a function that guesses a URL
+# and parses a page it has never printed.
+LOOK_FIRST_TEMPLATE = (
+    "Work on this with code first: reply with one ```python block that calls what the request needs "
+    "of what is listed above and prints what it returns; look at a result before you use it. Give "
+    "the answer only after you have seen the output, {answer_how}, in the form the request asks."
+)
+
 # A run's first reply came without code (tactic: nudge). The way out for a request that needs no
 # code comes first: a small model follows the last thing it is told, and it was "give your
 # answer again".
@@ -270,6 +279,7 @@ class Prompts:
     cells: str = CELLS_TEMPLATE
     nudge: str = NUDGE_TEMPLATE
     act_first: str = ACT_FIRST_TEMPLATE
+    look_first: str = LOOK_FIRST_TEMPLATE
     restate: str = RESTATE_TEMPLATE
     check: str = CHECK_TEMPLATE
     review_code: str = REVIEW_CODE_TEMPLATE
@@ -305,10 +315,11 @@ class Prompts:
         return template.replace("{python_modules}", block)
 
     def request_message(self, request: str, variables: str = "", files: str = "", *,
-                        act_first: bool = False, final_answer: bool = False, cells: str = "") -> str:
+                        act_first: bool = False, final_answer: bool = False, cells: str = "",
+                        look_first: bool = False) -> str:
         """The user's request, with the cells they ran just before, what the kernel holds and
         the files it names; ``act_first``: ending with the ask to start with code that uses them
-        (when there are any)."""
+        (when there are any); ``look_first``: asking to print what they return before using it."""
         parts = [request]
         if cells.strip():
             parts.append(self.cells.replace("{cells}", cells))
@@ -318,7 +329,7 @@ class Prompts:
             parts.append(self.files.replace("{files}", files))
         if act_first and len(parts) > 1:
             how = "through final_answer()" if final_answer else "in plain words"
-            parts.append(self.act_first.replace("{answer_how}", how))
+            parts.append((self.look_first if look_first else self.act_first).replace("{answer_how}", how))
         return "\n\n".join(parts)
 
     def feedback(self, text: str, *, failed: bool) -> str:

@@ -33,6 +33,10 @@ class Tactics:
     # small model obeys the last words it reads, and a request ending "only output the answer"
     # otherwise gets an answer from memory.
     act_first: bool = True
+    # ... asking for code that calls what the request needs of them and prints what it returns,
+    # to look at a result before using it (in place of "uses what is listed above and prints what
+    # it finds"). Off until measured on whole sets.
+    look_first: bool = False
     # Code that defines again a function or class the user gave (listed with the request), or
     # types out data over a variable the user gave (``sales = [("Oslo", 120), ...]``), is not run,
     # once: the model is told to use the given one. A request that names the function
@@ -94,7 +98,7 @@ class Tactics:
 
 DEFAULT = Tactics()
 # The 0.1 loop, for comparison: plain answers in words, nothing sent back, a line per variable.
-NONE = Tactics(final_answer=False, require_code="never", nudge=False, act_first=False,
+NONE = Tactics(final_answer=False, require_code="never", nudge=False, act_first=False, look_first=False,
                keep_given=False, restate=False, answer_form=False, fill_form=False, check=False,
                stall_warning=False, same_line=False, resample=False, fresh_start=False, error_context=False,
                error_values=False,

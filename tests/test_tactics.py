@@ -618,6 +618,13 @@ def test_a_request_with_things_to_use_ends_by_asking_for_code_that_uses_them(ip,
         request = sent(model, 0)[-1]["content"]
         assert request.index("lookup_price") < request.index("Work on this with code first")
         assert request.rstrip().endswith("in the form the request asks.")
+        assert "uses what is listed above" in request and "look at a result" not in request
+        # look_first: the ask is to call what the request needs and print it before using it.
+        model.reset(code("final_answer(lookup_price('wand'))"))
+        codeact(ip, model, "Price of the wand? Please ONLY output the answer.", "none,+act_first,+look_first")
+        request = sent(model, 0)[-1]["content"]
+        assert "prints what it returns; look at a result before you use it." in request
+        assert "uses what is listed above" not in request
     finally:
         del ip.user_ns["lookup_price"]
     # Nothing to use (a fresh kernel): the request is left as it is.
