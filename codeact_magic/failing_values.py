@@ -22,7 +22,7 @@ import reprlib
 import tokenize
 import traceback
 import types
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .failing_line import FailingLine
@@ -101,29 +101,73 @@ def describe(name: str, value: Any) -> str:
     return line if len(line) <= MAX_CHARS else line[: MAX_CHARS - 1] + "…"
 
 
-def failing_values(error: BaseException | None, where: FailingLine | None,
-                   told: dict[str, str]) -> list[Value]:
-    """The values of the names on the failing line ``where`` of a step that raised ``error``, as
-    the frame that raised has them; each only when the run has not been shown it like this yet
-    (``told``: name → description, updated)."""
-    if error is None or where is None or isinstance(error, (SyntaxError, KeyboardInterrupt)):
-        return []
-    frame = _frame_of(error, where)
-    if frame is None:
-        return []
-    scopes = (frame.f_locals, frame.f_globals)
+@dataclass(frozen=True)
+class FailedOn:
+    """What a failed step's line worked on; and when the error was raised inside a function the
+    kernel was given (a tool), what that function was called with."""
+
+    values: list[Value]
+    function: str | None = None
+    arguments: list[Value] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.values or self.arguments)
+
+
+def _given_call(error: BaseException, frame: types.FrameType) -> tuple[str, types.FrameType] | None:
+    """The innermost call, below ``frame``, of a function the kernel's namespace holds (a tool the
+    user gave, not a library's internals): its name and its frame."""
+    codes = {}
+    for name, value in list(frame.f_globals.items()):
+        code = getattr(value, "__code__", None)
+        if isinstance(code, types.CodeType) and not name.startswith("_"):
+            codes.setdefault(code, name)
+    found, below = None, False
+    for tb_frame, _ in traceback.walk_tb(error.__traceback__):
+        if tb_frame is frame:
+            below = True
+        elif below and tb_frame.f_code in codes:
+            found = (codes[tb_frame.f_code], tb_frame)
+    return found
+
+
+def _described(names: list[str], scopes: tuple[dict, ...], told: dict[str, str], key: str = "") -> list[Value]:
     found: list[Value] = []
-    for name in _names(where.text):
+    for name in names:
         if name in _SKIP or name.startswith("__"):
             continue
         scope = next((s for s in scopes if name in s), None)
         if scope is None or not _shown(scope[name]):
             continue
         text = describe(name, scope[name])
-        if told.get(name) == text:
+        if told.get(key + name) == text:
             continue
-        told[name] = text
+        told[key + name] = text
         found.append(Value(name, text))
         if len(found) == MAX_VALUES:
             break
     return found
+
+
+def failing_values(error: BaseException | None, where: FailingLine | None,
+                   told: dict[str, str]) -> FailedOn | None:
+    """The values of the names on the failing line ``where`` of a step that raised ``error``, as
+    the frame that raised has them, and the arguments of the given function it raised in; each only
+    when the run has not been shown it like this yet (``told``: name → description, updated). None
+    for an error that is not about values: a name not defined (``suggest`` answers it), a syntax
+    error, an interrupt."""
+    if error is None or where is None or isinstance(error, (SyntaxError, KeyboardInterrupt, NameError)):
+        return None
+    frame = _frame_of(error, where)
+    if frame is None:
+        return None
+    values = _described(_names(where.text), (frame.f_locals, frame.f_globals), told)
+    call = _given_call(error, frame)
+    if call is None:
+        return FailedOn(values) or None
+    function, inner = call
+    code = inner.f_code
+    parameters = list(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount
+                                       + bool(code.co_flags & 0x04) + bool(code.co_flags & 0x08)])
+    arguments = _described(parameters, (inner.f_locals,), told, key=f"{function}()")
+    return FailedOn(values, function, arguments) or None

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 from .failing_line import FailingLine
 from .final_answer import is_no_value, is_nothing
-from .failing_values import Value
+from .failing_values import FailedOn, Value
 from .suggestions import Near
 
 _INTRO = '''\
@@ -194,12 +194,12 @@ FRAMES_TEMPLATE = (
 )
 
 # After a failed step (tactic: error_values): the values its failing line works on, as the step
-# left them (failing_values.py). It ends on what to do: headed "What line 3 works on", the list read
-# as a question, and the small model answered it with a paragraph on what line 3 does.
-VALUES_TEMPLATE = (
-    "Line {number} failed on these values, as the step left them:\n{values}\n"
-    "Change the code for what they really hold."
-)
+# left them, and what a function the user gave was called with when it raised (failing_values.py).
+# It ends on what to do: headed "What line 3 works on", the list read as a question, and the small
+# model answered it with a paragraph on what line 3 does.
+VALUES_TEMPLATE = "Line {number} failed on these values, as the step left them:\n{values}"
+CALLED_TEMPLATE = "{function}() raised the error; it was called with:\n{values}"
+VALUES_END_TEMPLATE = "Change the code for what they really hold."
 
 # After a NameError or KeyError (tactic: suggest): the name the kernel has near the missing one
 # (suggestions.py). {wrong} and {right} are repr'd keys, or bare variable names.
@@ -295,6 +295,8 @@ class Prompts:
     unchanged_line: str = UNCHANGED_LINE_TEMPLATE
     frames: str = FRAMES_TEMPLATE
     values: str = VALUES_TEMPLATE
+    called: str = CALLED_TEMPLATE
+    values_end: str = VALUES_END_TEMPLATE
     many: str = MANY_ANSWERS_TEMPLATE
     near_name: str = NEAR_NAME_TEMPLATE
     near_key: str = NEAR_KEY_TEMPLATE
@@ -410,10 +412,19 @@ class Prompts:
         """Added to a failed step's feedback: the DataFrames its code names (step_frames.py)."""
         return self.frames.replace("{frames}", "\n".join(f"- {d}" for d in described))
 
-    def failing_values(self, where: FailingLine, values: list[Value]) -> str:
+    def failing_values(self, where: FailingLine, failed: FailedOn) -> str:
         """Added to a failed step's feedback: what its failing line works on (failing_values.py)."""
-        return (self.values.replace("{number}", str(where.number))
-                .replace("{values}", "\n".join(f"- {v.text}" for v in values)))
+        def listed(values: list[Value]) -> str:
+            return "\n".join(f"- {v.text}" for v in values)
+
+        parts = []
+        if failed.values:
+            parts.append(self.values.replace("{number}", str(where.number))
+                         .replace("{values}", listed(failed.values)))
+        if failed.arguments:
+            parts.append(self.called.replace("{function}", failed.function or "")
+                         .replace("{values}", listed(failed.arguments)))
+        return "\n".join([*parts, self.values_end])
 
     def many_answers(self, values: list[str]) -> str:
         """Added to a step's feedback: it passed final_answer() these different values."""

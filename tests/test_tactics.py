@@ -476,15 +476,23 @@ def test_a_missing_column_or_name_is_followed_by_the_near_one_the_kernel_has(ip,
     assert "It has:" not in sent(model, 1)[-1]["content"]
 
 
+def _count_max(counts):
+    """A tool that takes a dict of counts."""
+    return max(counts, key=counts.get)
+
+
 def test_a_failed_line_is_followed_by_the_values_it_works_on(ip, model):
     # A tool that returns a list of dicts, read as one dict: the model has never seen the shape.
     ip.user_ns["book_hotel"] = lambda location: [
         {"location": location, "price_per_night": 120 + i, "rating": 4} for i in range(5)]
+    ip.user_ns["count_max"] = _count_max
     ip.user_ns.pop("hotel", None)
     model.reset(code("hotel = book_hotel('B')\nnights = 3\nprint(hotel['price_per_night'] * nights)"),
                 code("def total(h, n):\n    cheapest = min(x['price_per_night'] for x in h)\n"
                      "    return h.price * n\nprint(total(hotel, nights))"),
                 code("print(hotel['price_per_night'] * nights)"),
+                code("sizes = ['S', 'M']\nprint([count_max(s) for s in sizes])"),
+                code("print(undefined_total + nights)"),
                 code("print(min(h['price_per_night'] for h in hotel) * nights)"), "360")
     run = codeact(ip, model, "3 nights at the cheapest hotel in B", "none,+error_values")
     told = sent(model, 1)[-1]["content"]
@@ -501,10 +509,19 @@ def test_a_failed_line_is_followed_by_the_values_it_works_on(ip, model):
         "'price_per_night': 120, 'rating': 4}, {'location': 'B', 'price_per_night': 121, 'rating': 4}, "
         "{'location': 'B', 'price_per_night': 122, 'rating': 4}, ...]\n- n: int = 3\n"
         "Change the code for what they really hold.")
+    # An error raised inside a function the user gave: what it was called with, too.
+    told = sent(model, 4)[-1]["content"]
+    assert "AttributeError: 'str' object has no attribute 'get'" in told and told.endswith(
+        "Line 2 failed on these values, as the step left them:\n- s: str (len 1) = 'S'\n"
+        "- sizes: list (len 2) = ['S', 'M']\n"
+        "count_max() raised the error; it was called with:\n- counts: str (len 1) = 'S'\n"
+        "Change the code for what they really hold.")
+    # A name not defined is not about values (suggest answers it): nothing added.
+    assert sent(model, 5)[-1]["content"].rstrip().endswith("answer in plain words if it cannot be done.")
     # The same values again: shown once per run.
     assert "failed on these values" not in sent(model, 3)[-1]["content"]
     assert run.status == "answered" and run.steps[-1].output == "360"
-    assert run.follow_ups == ["values", "values"]
+    assert run.follow_ups == ["values", "values", "values"]
     # Without the tactic, the error alone.
     model.reset(code("print(hotel['price_per_night'])"), "Stop.")
     codeact(ip, model, "price", "none")

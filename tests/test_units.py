@@ -104,7 +104,7 @@ def test_the_values_of_a_failed_line_never_show_a_secret():
     import linecache
     linecache.cache["<step-secret>"] = (len(code), None, code.splitlines(True), "<step-secret>")
     values = failing_values(error, failing_line(error, code, before_exec=False), {})
-    assert [v.text for v in values] == [
+    assert [v.text for v in values.values] == [
         "headers: dict (value hidden: it holds what looks like a secret)",
         "api_token: str (value hidden: the name looks secret)"]
 
