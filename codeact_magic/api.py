@@ -199,7 +199,8 @@ async def arun(
         if context_tokens else None,
         max_cost=config.max_cost,
     )
-    executor = Executor(shell, final_answer=chosen_tactics.final_answer)
+    executor = Executor(shell, final_answer=chosen_tactics.final_answer,
+                        every_expression=chosen_tactics.show_expressions)
     run = Run(request=request, model=name)
     modules, refused = "", _request_too_long(request, config, limits.context_chars)
     if refused is None:

@@ -117,6 +117,32 @@ def _record_displays(shell: Any, into: list[str], limit: int,
 
 
 @contextmanager
+def _every_expression(shell: Any, values: list[Any]) -> Iterator[None]:
+    """IPython's own ``ast_node_interactivity = "all"`` for the step: the value of every expression
+    statement is displayed, not only the last one's, and collected into ``values`` for the model.
+    A model writes ``view()`` or ``df.head()`` on a line of its own to look, and reads nothing."""
+    hook = shell.displayhook
+    own = hook.__dict__.get("fill_exec_result")  # an instance override someone else set, if any
+    fill = hook.fill_exec_result
+    mode = shell.ast_node_interactivity
+
+    def fill_exec_result(result: Any) -> Any:
+        values.append(result)
+        return fill(result)
+
+    shell.ast_node_interactivity = "all"
+    hook.fill_exec_result = fill_exec_result
+    try:
+        yield
+    finally:
+        shell.ast_node_interactivity = mode
+        if own is None:
+            del hook.fill_exec_result
+        else:
+            hook.fill_exec_result = own
+
+
+@contextmanager
 def _unrecorded_shell_output(shell: Any, paused: Callable[[], ContextManager]) -> Iterator[None]:
     """In a terminal the shell prints ``Out[n]: ...`` and its coloured tracebacks to stdout. The
     model gets the result and a plain traceback of its own, so those prints are not recorded."""
@@ -206,11 +232,14 @@ _busy: weakref.WeakSet = weakref.WeakSet()
 class Executor:
     """Runs code as real cells of ``shell``: execution counts, In/Out and the namespace advance."""
 
-    def __init__(self, shell: Any, *, capture_limit: int = 20_000, final_answer: bool = False) -> None:
+    def __init__(self, shell: Any, *, capture_limit: int = 20_000, final_answer: bool = False,
+                 every_expression: bool = False) -> None:
         self.shell = shell
         self.capture_limit = capture_limit
         # Offer final_answer() to each step's code (the run ends with the value it is given).
         self.final_answer = final_answer
+        # Show the model the value of every expression statement of a step (tactic: show_expressions).
+        self.every_expression = every_expression
         # Where a step's outputs go instead of the magic cell (the step's own notebook cell).
         self.router_factory: Callable[[int], Router] | None = None
         self._guard: Guard | None = None
@@ -246,6 +275,7 @@ class Executor:
         displays: list[str] = []
         images: list[StepImage] = []
         failed_commands: list[tuple[str, int]] = []
+        expressions: list[Any] = []
         slot = Slot()
         try:
             transformed, preprocessing_exc = shell.transform_cell(code), None
@@ -262,7 +292,9 @@ class Executor:
             shell
         ) if router else nullcontext(), offered(
             shell.user_ns, slot
-        ) if self.final_answer else nullcontext():
+        ) if self.final_answer else nullcontext(), _every_expression(
+            shell, expressions
+        ) if self.every_expression else nullcontext():
             task = asyncio.ensure_future(
                 shell.run_cell_async(code, store_history=True, transformed_cell=transformed,
                                      preprocessing_exc_tuple=preprocessing_exc)
@@ -294,6 +326,14 @@ class Executor:
         )
         execution.timed_out = guard.timed_out and isinstance(error, (StepTimeout, asyncio.CancelledError))
         execution.interrupted = guard.interrupted or isinstance(error, KeyboardInterrupt)
+        last = result.result if result is not None and error is None else None
+        if expressions and last is not None and expressions[-1] is last:
+            expressions.pop()  # the last expression's value is the step's result, as without it
+        if expressions:
+            # A string as print shows it: a page of text reads as lines, not one repr with \n in it.
+            shown = [value if isinstance(value, str) else _display_text(shell.display_formatter.format(value)[0])
+                     for value in expressions]
+            execution.displays[:0] = [text for text in shown if text]
         if result is not None and result.result is not None and error is None:
             data, _ = shell.display_formatter.format(result.result)
             execution.result = _display_text(data)

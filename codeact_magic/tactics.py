@@ -58,6 +58,11 @@ class Tactics:
     # are not taken, and the model is told to call it once, with the whole answer. Without it the
     # last value is the answer. The refusal alone lost on DABench whole (0 of 4 against 1): off.
     one_answer: bool = False
+    # A step shows the value of every expression statement, not only the last one's (IPython's own
+    # ``ast_node_interactivity = "all"``, for the step). On M3ToolEval's web browsing the small
+    # model wrote ``view()`` on a line of its own, then clicked a URL it guessed: in 17 of 17 runs
+    # it never read a page. Off until measured on whole sets.
+    show_expressions: bool = False
     # Before an answer is taken, the model is asked once to check it against the outputs.
     check: bool = False
     # The same code again, or the same error three times: the model is told what it repeated (and
@@ -101,7 +106,7 @@ DEFAULT = Tactics()
 NONE = Tactics(final_answer=False, require_code="never", nudge=False, act_first=False, look_first=False,
                keep_given=False, restate=False, answer_form=False, fill_form=False, check=False,
                stall_warning=False, same_line=False, resample=False, fresh_start=False, error_context=False,
-               error_values=False,
+               error_values=False, show_expressions=False,
                suggest=False, one_answer=False,
                context="names")
 _BASES = {"default": DEFAULT, "none": NONE}

@@ -526,6 +526,22 @@ def test_a_failed_line_is_followed_by_the_values_it_works_on(ip, model):
     assert "failed on these values" not in sent(model, 1)[-1]["content"]
 
 
+def test_every_expression_of_a_step_is_shown_with_show_expressions(ip, model):
+    # view() on a line of its own, as the small model wrote it before guessing a URL to click.
+    ip.user_ns["view"] = lambda: "Welcome to MagicWand Co.!\n- Our Products [Clickable '/products']"
+    step = "view()\nx = 2\nx * 21\nprint('printed')\nx + 1"
+    model.reset(code(step), "ok")
+    codeact(ip, model, "look", "none,+show_expressions")
+    assert sent(model, 1)[-1]["content"] == (
+        "Execution result:\n[stdout]\nprinted\n[display]\nWelcome to MagicWand Co.!\n"
+        "- Our Products [Clickable '/products']\n42\n[result]\n3")
+    # Without it, as IPython runs a cell: the last expression only.
+    model.reset(code(step), "ok")
+    codeact(ip, model, "look", "none")
+    assert sent(model, 1)[-1]["content"] == "Execution result:\n[stdout]\nprinted\n[result]\n3"
+    assert ip.ast_node_interactivity == "last_expr"  # the kernel's own setting is back
+
+
 def test_the_same_error_three_times_is_told_once_then_stops(ip, model):
     model.reset(*(code(f"undefined_2  # {i}") for i in range(3)), code("print('fixed')"), "ok")
     run = codeact(ip, model, "fail", "none,+stall_warning")
