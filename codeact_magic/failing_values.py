@@ -15,6 +15,7 @@ Nothing runs but ``repr`` of the values (bounded by ``reprlib`` for builtin cont
 
 from __future__ import annotations
 
+import inspect
 import io
 import keyword
 import linecache
@@ -168,6 +169,7 @@ def failing_values(error: BaseException | None, where: FailingLine | None,
     function, inner = call
     code = inner.f_code
     parameters = list(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount
-                                       + bool(code.co_flags & 0x04) + bool(code.co_flags & 0x08)])
+                                       + bool(code.co_flags & inspect.CO_VARARGS)
+                                       + bool(code.co_flags & inspect.CO_VARKEYWORDS)])
     arguments = _described(parameters, (inner.f_locals,), told, key=f"{function}()")
     return FailedOn(values, function, arguments) or None

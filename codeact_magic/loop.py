@@ -17,6 +17,7 @@ from .control import AutoControl, Control
 from .events import (Event, FollowUp, ModelText, ModelWaiting, RunFinished, RunStarted, StepFinished,
                      StepStarted)
 from .executor import Execution, Executor, RunInProgress
+from .failing_values import failing_values
 from .answer_form import find as find_answer_form
 from .final_answer import is_no_value, many_values
 from .fresh_start import attempts
@@ -32,7 +33,6 @@ from .reply import Answer, Code, Cut, Empty, Foreign, read_reply
 from .run import Run, Step
 from .stall import repeated_step, repeats_last_code, same_error_streak, unchanged_failing_line
 from .step_frames import frames_used
-from .failing_values import failing_values
 from .suggestions import suggest
 from .tactics import DEFAULT, Tactics, may_be_a_guess
 from .window import fit

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from .failing_line import FailingLine
-from .final_answer import is_no_value, is_nothing
 from .failing_values import FailedOn, Value
+from .final_answer import is_no_value, is_nothing
 from .suggestions import Near
 
 _INTRO = '''\
