@@ -49,7 +49,8 @@ class FollowUp:
     "fresh" (it repeated itself again: the conversation started again from the request),
     "line" (a step failed on the same line as the one before), "form" (the answer lacks the form
     the request gives), "cut" (its reply ended before it was
-    whole), "empty" (it said nothing), "given" or "language"."""
+    whole), "empty" (it said nothing), "given", "unseen" (its code typed out values nothing showed
+    it) or "language"."""
 
     kind: str
     text: str
@@ -71,6 +72,7 @@ FOLLOW_UP_LABELS = {
     "cut": "the reply ended before it was whole: asked again",
     "empty": "the reply was empty: asked again",
     "given": "defined again a function it was given: told to use it",
+    "unseen": "typed out values nothing showed it: told to get them with code",
     "language": "wrote code in another language: told only Python runs",
 }
 

@@ -35,6 +35,7 @@ from .stall import repeated_step, repeats_last_code, same_error_streak, unchange
 from .step_frames import frames_used
 from .suggestions import suggest
 from .tactics import DEFAULT, Tactics, may_be_a_guess
+from .unseen_values import unseen_values
 from .window import fit
 
 STOPPED_BY_USER = "Stopped with the Stop button."
@@ -80,6 +81,7 @@ class _Said:
     empties: int = 0
     foreign: bool = False  # told that only Python runs
     kept_given: bool = False  # told not to define again what the user gave
+    unseen: bool = False  # told that its code typed out values nothing showed it
     skipped: int = 0
     turn: int = 0
     # The images of the step just run, for the next call only: (the message they go with, images).
@@ -104,6 +106,16 @@ class _Conversation:
             self.messages[-1] = {"role": "user", "content": self.messages[-1]["content"] + "\n\n" + content}
         else:
             self.say("user", content)
+
+    def shown(self) -> str:
+        """All the text the model was shown: the request with what it lists, and every output."""
+        texts = []
+        for message in self.messages:
+            if message["role"] == "user":
+                content = message["content"]
+                texts += [content] if isinstance(content, str) else [
+                    part.get("text", "") for part in content if isinstance(part, dict)]
+        return "\n".join(texts)
 
 
 async def codeact_loop(
@@ -302,6 +314,16 @@ async def codeact_loop(
                         message = prompts.redefines(names, without(proposed.code, names))
                         chat.say("user", message)
                         yield follow_up("given", message)
+
+                    case Code() as proposed if tactics.unseen_data and not said.unseen and (
+                            values := unseen_values(proposed.code, chat.shown())):
+                        # Data typed from memory: not run. Sent again after this, it runs (the
+                        # request may ask for made-up data).
+                        said.unseen = True
+                        chat.say("assistant", proposed.parsed.text)
+                        message = prompts.unseen_values(values)
+                        chat.say("user", message)
+                        yield follow_up("unseen", message)
 
                     case Code() if len(run.steps) + said.skipped >= limits.max_steps:
                         end("max_steps", f"Stopped after {limits.max_steps} steps (the limit) without "

@@ -241,6 +241,14 @@ GIVEN_SUGGESTION_TEMPLATE = (
     "Without those definitions, your code is:\n```python\n{code}```\n"
     "Send it as your next step (corrected if it needs to be)."
 )
+# Code that typed out values nobody showed the model (tactic: unseen_data); it did not run.
+UNSEEN_TEMPLATE = (
+    "Your code types out values that appear nowhere in the request, in what it lists or in any "
+    "output: {values}. Written from memory, they are guesses, so that code did not run. Get them "
+    "with code from what the request gives (call its functions, read its files or variables) and "
+    "print them before you use them. If the request asks for made-up example data, send the same "
+    "code again."
+)
 
 # A reply with code in another language and no Python (```bash, ```js...): nothing of it ran.
 FOREIGN_TEMPLATE = (
@@ -308,6 +316,7 @@ class Prompts:
     foreign: str = FOREIGN_TEMPLATE
     given: str = GIVEN_TEMPLATE
     given_suggestion: str = GIVEN_SUGGESTION_TEMPLATE
+    unseen: str = UNSEEN_TEMPLATE
     # Sent to the server as ``stop``; the reply is cut client-side whatever the server does.
     stop: tuple[str, ...] = ()
 
@@ -468,6 +477,10 @@ class Prompts:
         if without:
             text += "\n" + self.given_suggestion.replace("{code}", without)
         return text
+
+    def unseen_values(self, values: list[str]) -> str:
+        """The model's code typed out ``values`` (as the code writes them) that nothing showed it."""
+        return self.unseen.replace("{values}", ", ".join(values))
 
     def foreign_code(self, language: str) -> str:
         return self.foreign.replace("{language}", language)

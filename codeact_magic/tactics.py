@@ -42,6 +42,11 @@ class Tactics:
     # once: the model is told to use the given one. A request that names the function
     # ("fix parse_date") may redefine it.
     keep_given: bool = True
+    # Code that types out data (two or more numbers or names) that neither the request, what it
+    # lists, nor any output has shown is not run, once: the model is told those values are guesses
+    # and to get them with code (unseen_values.py). On M3ToolEval's web browsing the small model
+    # typed out prices in 5 of 17 runs and summed them. Off until measured on whole sets.
+    unseen_data: bool = False
     # When the model is about to answer, it is shown the request again and asked for the answer
     # exactly in the form the request asks for.
     restate: bool = True
@@ -104,7 +109,7 @@ class Tactics:
 DEFAULT = Tactics()
 # The 0.1 loop, for comparison: plain answers in words, nothing sent back, a line per variable.
 NONE = Tactics(final_answer=False, require_code="never", nudge=False, act_first=False, look_first=False,
-               keep_given=False, restate=False, answer_form=False, fill_form=False, check=False,
+               keep_given=False, unseen_data=False, restate=False, answer_form=False, fill_form=False, check=False,
                stall_warning=False, same_line=False, resample=False, fresh_start=False, error_context=False,
                error_values=False, show_expressions=False,
                suggest=False, one_answer=False,

@@ -737,6 +737,44 @@ def test_code_that_types_out_given_data_again_does_not_run_once(ip, model, capsy
         ip.user_ns.pop("sales", None)
 
 
+def test_code_that_types_out_values_nothing_showed_does_not_run_once(ip, model, capsys):
+    # A tool to read the shop's page; the model types prices from memory instead of calling it.
+    ip.run_cell("def view():\n    'The page the browser shows.'\n    return 'Wand: $12.40  Potion: $3.15'")
+    guessed = code('prices = {"wand": 15.99, "potion": 7.99}\nprint(sum(prices.values()))')
+    try:
+        model.reset(guessed, code("print(view())"), code("final_answer(12.40 + 3.15)"))
+        run = codeact(ip, model, "What do the wand and the potion cost together on the shop's page?",
+                      "none,+final_answer,+unseen_data")
+        assert run.status == "answered" and run.answer == "15.55"
+        assert [s.code for s in run.steps] == ["print(view())\n", "final_answer(12.40 + 3.15)\n"]
+        assert "prices" not in ip.user_ns  # the guessed code never ran
+        assert run.follow_ups == ["unseen"]
+        assert sent(model, 1)[-1]["content"] == (
+            "Your code types out values that appear nowhere in the request, in what it lists or in any "
+            "output: 15.99, 7.99. Written from memory, they are guesses, so that code did not run. Get "
+            "them with code from what the request gives (call its functions, read its files or "
+            "variables) and print them before you use them. If the request asks for made-up example "
+            "data, send the same code again.")
+        assert "told to get them with code" in capsys.readouterr().out
+        # Values an output showed are not guesses; nor are a dict's keys, nor small counts.
+        model.reset(code("print(view())"), code('p = {"wand": 12.40, "potion": 3.15, "n": 2}\n'
+                                               'final_answer(p["wand"] + p["potion"])'))
+        run = codeact(ip, model, "What do the wand and the potion cost together?",
+                      "none,+final_answer,+unseen_data", "--new")
+        assert run.follow_ups == [] and run.answer == "15.55" and len(run.steps) == 2
+        # Told once: the same code again runs (the request may ask for made-up data).
+        model.reset(guessed, guessed, "Made up: 23.98.")
+        run = codeact(ip, model, "Make up two prices and add them.", "none,+unseen_data", "--new")
+        assert run.follow_ups == ["unseen"] and [s.output for s in run.steps] == ["23.98"]
+        # Without the tactic, the guess runs.
+        model.reset(guessed, "23.98")
+        run = codeact(ip, model, "What do the wand and the potion cost together?", "none", "--new")
+        assert run.follow_ups == [] and [s.output for s in run.steps] == ["23.98"]
+    finally:
+        for name in ("view", "prices", "p"):
+            ip.user_ns.pop(name, None)
+
+
 def test_an_answer_that_copies_the_restated_request_is_cut_there(ip, model):
     model.reset(code("x = 0.176\nprint(x)"), code("final_answer(0.176)"),
                 code('final_answer("0.176\\n\\nBefore your answer is final, read the request again:\\ncorr?")'))

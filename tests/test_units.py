@@ -14,6 +14,7 @@ from codeact_magic.redact import MARKER, redact, secret_values
 from codeact_magic.reply import Code, Cut, parse_reply, read_reply
 from codeact_magic.run import Step, StepError, Usage
 from codeact_magic.stall import repeats_last_code, same_error_streak
+from codeact_magic.unseen_values import unseen_values
 
 
 # ---- replies ----
@@ -90,6 +91,23 @@ def test_secret_looking_environment_values_are_redacted():
     values = secret_values(env, extra=["key-in-use-999"])
     text = "sk-abcdef123456 ghp_zzzzzzzz /root/home hunter2hunter2 key-in-use-999 1"
     assert redact(text, values) == f"{MARKER} {MARKER} /root/home {MARKER} {MARKER} 1"
+
+
+def test_values_typed_out_are_guesses_only_when_nothing_showed_them():
+    request = "The shop lists the wand at $1,480 and 10% off the potion. Who is in Sales?"
+    # Typed prices and names that nothing showed: guesses, as the code writes them.
+    assert unseen_values("prices = {'wand': 15.99, 'potion': -7.5}", request) == ["15.99", "-7.5"]
+    assert unseen_values("a = 15.99\nb = 20.99\nprint(a + b)", request) == ["15.99", "20.99"]
+    assert unseen_values("sales = ['John', 'Jane']", request) == ["'John'", "'Jane'"]
+    # What the request shows (1,480; 10% as 0.1; "Sales") is not a guess, nor is an output's value.
+    assert unseen_values("wand, off = 1480, 0.10\nprint(wand * (1 - off))", request) == []
+    assert unseen_values("team = ['sales', 'John']", request + "\nJohn Smith") == []
+    # One constant is a parameter; small counts, a dict's keys and a column selection are no data.
+    assert unseen_values("alpha = 0.05\nprint(x[1, 2])", request) == []
+    assert unseen_values("row = {'name': 'John', 'department': 'Sales'}", request + "\nJohn Smith") == []
+    assert unseen_values("df[['Income', 'Balance']].mean()", request) == []
+    assert unseen_values("sizes = [1, 2, 3, 10]", request) == []
+    assert unseen_values("prices = [15.99,", request) == []  # does not parse: not judged here
 
 
 def test_the_values_of_a_failed_line_never_show_a_secret():
