@@ -31,7 +31,8 @@ from .provider_error import ProviderError
 from .redact import redact, secret_values
 from .reply import Answer, Code, Cut, Empty, Foreign, read_reply
 from .run import Run, Step
-from .stall import repeated_step, repeats_last_code, same_error_streak, unchanged_failing_line
+from .stall import (looping_line, repeated_step, repeats_last_code, same_error_streak,
+                    unchanged_failing_line)
 from .step_frames import frames_used
 from .suggestions import suggest
 from .tactics import DEFAULT, Tactics, may_be_a_guess
@@ -252,9 +253,19 @@ async def codeact_loop(
                     case Cut(text, reason) if said.cuts == 0:
                         # Never run half a block nor take half a reply as the answer: ask again once.
                         said.cuts += 1
-                        chat.say("assistant", text)
-                        chat.say("user", prompts.cut(reason))
-                        yield follow_up("cut", prompts.cut(reason))
+                        looping = looping_line(text) if tactics.resample and reason == "length" else None
+                        message = prompts.cut(reason, looping)
+                        told = follow_up("cut", message)
+                        if looping is None:
+                            chat.say("assistant", text)
+                            chat.say("user", message)
+                        else:
+                            # Went round one line to the limit: asked again sampled, as a stall is,
+                            # and without the loop in the conversation (read, it is written again).
+                            said.explore = True
+                            chat.add(message)
+                            run.follow_ups.append("looped")  # counted apart, to measure it
+                        yield told
 
                     case Cut(_, reason):
                         why = ("was cut at the length limit" if reason == "length"

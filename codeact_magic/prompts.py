@@ -256,6 +256,12 @@ FOREIGN_TEMPLATE = (
     "as Python in a ```python block (shell commands as `!command` lines). If that block is itself "
     "what the user asked for, send your answer again."
 )
+# ...the reply went round one line until it was cut (tactic: resample); the reply is not kept.
+CUT_LOOP_TEMPLATE = (
+    "Your reply wrote `{line}` over and over until it was cut at the length limit, so nothing of it "
+    "ran. Reply again with a short code block that writes each line once and prints what it gets: "
+    "you will see the output before your next step."
+)
 CUT_UNCLOSED_TEMPLATE = (
     "Your reply ended inside a code block that was never closed with ```, so nothing of it ran. "
     "Reply again with the whole block, closed."
@@ -312,6 +318,7 @@ class Prompts:
     near_none: str = NEAR_NONE_TEMPLATE
     cut_length: str = CUT_LENGTH_TEMPLATE
     cut_unclosed: str = CUT_UNCLOSED_TEMPLATE
+    cut_loop: str = CUT_LOOP_TEMPLATE
     empty: str = EMPTY_TEMPLATE
     foreign: str = FOREIGN_TEMPLATE
     given: str = GIVEN_TEMPLATE
@@ -485,7 +492,9 @@ class Prompts:
     def foreign_code(self, language: str) -> str:
         return self.foreign.replace("{language}", language)
 
-    def cut(self, reason: str) -> str:
+    def cut(self, reason: str, looping: str | None = None) -> str:
+        if looping is not None:
+            return self.cut_loop.replace("{line}", looping)
         return self.cut_length if reason == "length" else self.cut_unclosed
 
 

@@ -44,3 +44,15 @@ def unchanged_failing_line(steps: list[Step]) -> FailingLine | None:
     if last.ename != before.ename or last.where.text != before.where.text:
         return None
     return last.where
+
+
+def looping_line(text: str, times: int = 10) -> str | None:
+    """The line a reply went round on: written ``times`` times or more, and half of its lines or
+    more (``scroll_down()`` 333 times, until the length limit cut the reply). A greedy decoder
+    asked again writes the same loop."""
+    lines = [line.strip() for line in text.splitlines() if line.strip() and line.strip() != "```python"]
+    if not lines:
+        return None
+    line = max(set(lines), key=lines.count)
+    count = lines.count(line)
+    return line if count >= times and 2 * count >= len(lines) else None

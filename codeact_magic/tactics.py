@@ -79,7 +79,9 @@ class Tactics:
     # solved none of, and the small model answered it by sending its code again (a stall).
     same_line: bool = False
     # The previous step's code a third time, after the warning: asked once more, that reply
-    # sampled (temperature 0.7) where the model decodes greedily, before the run gives up.
+    # sampled (temperature 0.7) where the model decodes greedily, before the run gives up. So is a
+    # reply that went round one line until the length limit cut it (``scroll_down()`` 333 times),
+    # without that reply kept: asked again greedily, the model wrote the same loop.
     resample: bool = True
     # A stall the warning did not end, on failing code: the conversation starts again from the
     # request, the failed attempts left out (a small model copies them) and summed up in a few

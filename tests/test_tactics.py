@@ -564,6 +564,33 @@ def test_a_reply_cut_by_the_length_limit_is_asked_again_never_run(ip, model):
     assert run.answer == "It is 3."
 
 
+def test_a_reply_that_loops_to_the_length_limit_is_asked_again_sampled(ip, model):
+    # Greedy decoding asked again writes the same loop: the re-ask is sampled (resample), and the
+    # loop is not kept in the conversation.
+    looped = Reply("Let me:\n```python\nview()\n" + "scroll_down()\n" * 40, finish_reason="length")
+    ip.run_line_magic("config", "CodeAct.temperature = 0.0")
+    try:
+        model.reset(looped, code("print(3)"), "It is 3.")
+        run = codeact(ip, model, "three", "none,+resample")
+        assert [s.code for s in run.steps] == ["print(3)\n"] and run.answer == "It is 3."
+        assert [r.get("temperature") for r in model.requests] == [0, 0.7, 0]
+        assert run.follow_ups == ["cut", "looped"]
+        asked = sent(model, 1)
+        assert asked[-1]["content"].endswith(
+            "Your reply wrote `scroll_down()` over and over until it was cut at the length limit, so "
+            "nothing of it ran. Reply again with a short code block that writes each line once and "
+            "prints what it gets: you will see the output before your next step.")
+        assert all("scroll_down" not in m["content"] for m in asked[:-1])
+        # Without the tactic, or cut without a loop: asked again greedily, the reply kept.
+        for tactics, reply in (("none", looped), ("none,+resample", Reply("x = [1,", finish_reason="length"))):
+            model.reset(reply, code("print(3)"), "It is 3.")
+            run = codeact(ip, model, "three", tactics, "--new")
+            assert [r.get("temperature") for r in model.requests] == [0, 0, 0]
+            assert run.follow_ups == ["cut"] and sent(model, 1)[-2]["content"] == reply.text
+    finally:
+        ip.run_line_magic("config", "CodeAct.temperature = None")
+
+
 def test_an_answer_cut_by_the_length_limit_is_not_taken(ip, model):
     model.reset(Reply("The answer is 12", finish_reason="length"),
                 Reply("The answer is 12", finish_reason="length"))
