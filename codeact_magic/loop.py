@@ -159,7 +159,8 @@ async def codeact_loop(
                                      look_first=tactics.look_first))
     request_at = len(chat.messages) - 1  # kept whole when the window is short
     said = _Said()
-    form = find_answer_form(run.request) if tactics.answer_form else None
+    states_form = find_answer_form(run.request)
+    form = states_form if tactics.answer_form else None
 
     def wrong_form(answer: str) -> list[str]:
         """What the answer lacks of the request's form, if the model is still to be told."""
@@ -429,7 +430,9 @@ async def codeact_loop(
                                                          fill=tactics.fill_form)
                             chat.say("user", feedback + "\n\n" + message)
                             yield form_follow_up(answer.text, missing, message)
-                        elif answer is not None and (_review_due(tactics, said, run) or whole or nothing):
+                        elif answer is not None and (_review_due(tactics, said, run,
+                                                                 formless=states_form is None)
+                                                     or whole or nothing):
                             said.reviewed, said.pending = True, (answer.text, index)
                             said.whole_told = said.whole_told or whole is not None
                             said.nothing_told = said.nothing_told or nothing
@@ -516,10 +519,13 @@ def _over_budget(run: Run, limits: Limits) -> str | None:
     return None
 
 
-def _review_due(tactics: Tactics, said: _Said, run: Run) -> bool:
+def _review_due(tactics: Tactics, said: _Said, run: Run, *, formless: bool = False) -> bool:
     """Restate the request (and check) before an answer, once, in runs that ran code: a request
-    answered without code (a greeting) stays one call."""
-    return (tactics.restate or tactics.check) and not said.reviewed and bool(run.steps)
+    answered without code (a greeting) stays one call. ``formless``: the answer is a value code
+    handed to final_answer() and the request states no form to hold it against (tactic
+    restate_formless)."""
+    restate = tactics.restate and (tactics.restate_formless or not formless)
+    return (restate or tactics.check) and not said.reviewed and bool(run.steps)
 
 
 def _whole_due(tactics: Tactics, said: _Said, value: object) -> str | None:

@@ -134,6 +134,24 @@ def test_the_request_is_restated_before_a_final_answer_from_code(ip, model):
     assert "send the same final_answer call again" in review
 
 
+def test_a_value_from_code_is_not_reviewed_when_the_request_states_no_form(ip, model):
+    # Without restate_formless: nothing to hold the value against, so it is the answer at once.
+    model.reset(code("final_answer(sum(i * i for i in range(101)))"), "never asked")
+    run = codeact(ip, model, "Sum of the squares of 1 to 100?", "none,+final_answer,+restate,-restate_formless")
+    assert run.answer == "338350" and len(model.requests) == 1 and run.follow_ups == []
+    # A request that states a form still has it restated; so does an answer in words.
+    model.reset(code("final_answer(5)"), code("final_answer('@n[5]')"))
+    run = codeact(ip, model, "How many? Format: @n[value]", "none,+final_answer,+restate,-restate_formless")
+    assert run.answer == "@n[5]" and run.follow_ups == ["review"]
+    model.reset(code("print(5)"), "Five.", "Five.")
+    run = codeact(ip, model, "How many?", "none,+final_answer,+restate,-restate_formless")
+    assert run.follow_ups == ["review"] and len(model.requests) == 3
+    # With it, the value of a formless request is reviewed too.
+    model.reset(code("final_answer(5)"), code("final_answer(5)"))
+    run = codeact(ip, model, "How many?", "none,+final_answer,+restate,+restate_formless")
+    assert run.answer == "5" and run.follow_ups == ["review"] and len(model.requests) == 2
+
+
 def test_a_confirmation_that_copies_the_observation_gives_the_answer_itself(ip, model):
     model.reset(code("final_answer('@mean[5.00]')"), "final_answer received: @mean[5.00]")
     run = codeact(ip, model, "Mean. Format: @mean[value]", "none,+final_answer,+restate")
