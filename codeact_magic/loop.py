@@ -37,6 +37,7 @@ from .step_frames import frames_used
 from .suggestions import suggest
 from .tactics import DEFAULT, Tactics, may_be_a_guess
 from .unseen_values import unseen_values
+from .unused_numbers import unused_numbers
 from .window import fit
 
 STOPPED_BY_USER = "Stopped with the Stop button."
@@ -83,6 +84,7 @@ class _Said:
     foreign: bool = False  # told that only Python runs
     kept_given: bool = False  # told not to define again what the user gave
     unseen: bool = False  # told that its code typed out values nothing showed it
+    unused: bool = False  # told which of the request's numbers no step used
     skipped: int = 0
     turn: int = 0
     # The images of the step just run, for the next call only: (the message they go with, images).
@@ -161,6 +163,16 @@ async def codeact_loop(
     said = _Said()
     states_form = find_answer_form(run.request)
     form = states_form if tactics.answer_form else None
+
+    def with_unused(message: str) -> str:
+        """``message`` (the review, or the form's) ending with the request's numbers that no step's
+        code used, once (tactic unused_numbers)."""
+        if not tactics.unused_numbers or said.unused or not (numbers := unused_numbers(
+                run.request, [s.code for s in run.steps], states_form.text if states_form else None)):
+            return message
+        said.unused = True
+        run.follow_ups.append("unused")  # counted apart, to measure it
+        return message + "\n\n" + prompts.unused_numbers(numbers)
 
     def wrong_form(answer: str) -> list[str]:
         """What the answer lacks of the request's form, if the model is still to be told."""
@@ -293,15 +305,16 @@ async def codeact_loop(
                         # In place of the restated request: the form itself, and what is missing.
                         said.formed = said.reviewed = True
                         chat.say("assistant", text)
-                        message = prompts.wrong_form(text, form.text, missing, from_code=False,
-                                                     fill=tactics.fill_form)
+                        message = with_unused(prompts.wrong_form(text, form.text, missing, from_code=False,
+                                                                 fill=tactics.fill_form))
                         chat.say("user", message)
                         yield form_follow_up(text, missing, message)
 
                     case Answer(text) if _review_due(tactics, said, run):
                         said.reviewed = True
                         chat.say("assistant", text)
-                        message = _before_answer(prompts, tactics, text, run.request, from_code=False)
+                        message = with_unused(_before_answer(prompts, tactics, text, run.request,
+                                                             from_code=False))
                         chat.say("user", message)
                         yield follow_up("review", message)
 
@@ -426,8 +439,8 @@ async def codeact_loop(
                         if answer is not None and not nothing and (missing := wrong_form(answer.text)):
                             said.formed = said.reviewed = True
                             said.pending = (answer.text, index)
-                            message = prompts.wrong_form(answer.text, form.text, missing, from_code=True,
-                                                         fill=tactics.fill_form)
+                            message = with_unused(prompts.wrong_form(answer.text, form.text, missing,
+                                                                     from_code=True, fill=tactics.fill_form))
                             chat.say("user", feedback + "\n\n" + message)
                             yield form_follow_up(answer.text, missing, message)
                         elif answer is not None and (_review_due(tactics, said, run,
@@ -436,8 +449,8 @@ async def codeact_loop(
                             said.reviewed, said.pending = True, (answer.text, index)
                             said.whole_told = said.whole_told or whole is not None
                             said.nothing_told = said.nothing_told or nothing
-                            message = _before_answer(prompts, tactics, answer.text, run.request,
-                                                     from_code=True, whole=whole)
+                            message = with_unused(_before_answer(prompts, tactics, answer.text, run.request,
+                                                                 from_code=True, whole=whole))
                             chat.say("user", feedback + "\n\n" + message)
                             told = follow_up("review", message)
                             if whole is not None:

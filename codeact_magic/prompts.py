@@ -241,6 +241,11 @@ GIVEN_SUGGESTION_TEMPLATE = (
     "Without those definitions, your code is:\n```python\n{code}```\n"
     "Send it as your next step (corrected if it needs to be)."
 )
+# After the review or the form's message: the request's numbers no step used (tactic unused_numbers).
+UNUSED_TEMPLATE = (
+    "Your code never used {numbers}, which the request gives. If the answer depends on {them}, "
+    "compute it again with {them}."
+)
 # Code that typed out values nobody showed the model (tactic: unseen_data); it did not run.
 UNSEEN_TEMPLATE = (
     "Your code types out values that appear nowhere in the request, in what it lists or in any "
@@ -324,6 +329,7 @@ class Prompts:
     given: str = GIVEN_TEMPLATE
     given_suggestion: str = GIVEN_SUGGESTION_TEMPLATE
     unseen: str = UNSEEN_TEMPLATE
+    unused: str = UNUSED_TEMPLATE
     # Sent to the server as ``stop``; the reply is cut client-side whatever the server does.
     stop: tuple[str, ...] = ()
 
@@ -484,6 +490,11 @@ class Prompts:
         if without:
             text += "\n" + self.given_suggestion.replace("{code}", without)
         return text
+
+    def unused_numbers(self, numbers: list[str]) -> str:
+        """The request gives ``numbers`` (as it writes them) that no step's code used."""
+        return (self.unused.replace("{numbers}", ", ".join(numbers))
+                .replace("{them}", "it" if len(numbers) == 1 else "them"))
 
     def unseen_values(self, values: list[str]) -> str:
         """The model's code typed out ``values`` (as the code writes them) that nothing showed it."""

@@ -55,6 +55,11 @@ class Tactics:
     # tasks (four runs) none changed an answer; 2 of 12 were met by running step 1 again (a stall,
     # two calls more). Every request of DABench and M3ToolEval states a form: they keep the review.
     restate_formless: bool = True
+    # ... and the restated request (or the form's message) ends by naming the whole numbers above
+    # 10 the request gives that no step's code used (unused_numbers.py): on M3ToolEval's trade tasks
+    # the small model priced one unit of "100 units" in 10 of its 16 wrong answers. Off until
+    # measured on whole sets.
+    unused_numbers: bool = False
     # When the request gives the answer's form with literal parts ("@mean[value]", "'Answer: ...'")
     # and the answer lacks them, the model is shown that form and what is missing, once, in place
     # of the restated request (answer_form.py).
@@ -116,7 +121,7 @@ class Tactics:
 DEFAULT = Tactics()
 # The 0.1 loop, for comparison: plain answers in words, nothing sent back, a line per variable.
 NONE = Tactics(final_answer=False, require_code="never", nudge=False, act_first=False, look_first=False,
-               keep_given=False, unseen_data=False, restate=False, answer_form=False, fill_form=False, check=False,
+               keep_given=False, unseen_data=False, restate=False, unused_numbers=False, answer_form=False, fill_form=False, check=False,
                stall_warning=False, same_line=False, resample=False, fresh_start=False, error_context=False,
                error_values=False, show_expressions=False,
                suggest=False, one_answer=False,

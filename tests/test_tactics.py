@@ -152,6 +152,23 @@ def test_a_value_from_code_is_not_reviewed_when_the_request_states_no_form(ip, m
     assert run.answer == "5" and run.follow_ups == ["review"] and len(model.requests) == 2
 
 
+def test_the_review_names_the_numbers_of_the_request_no_step_used(ip, model):
+    request = "Trade 100 units at 50 credits a unit, rate 1.5. Total in local currency?\nFormat: @total[value]"
+    model.reset(code("final_answer(f'@total[{50 * 1.5}]')"), code("final_answer(f'@total[{100 * 50 * 1.5}]')"),
+                code("final_answer(f'@total[{100 * 50 * 1.5}]')"))
+    run = codeact(ip, model, request, "none,+final_answer,+restate,+unused_numbers")
+    assert run.answer == "@total[7500.0]" and run.answer_step == 2
+    told = sent(model, 1)[-1]["content"]
+    assert told.startswith("Execution result:\nfinal_answer received: @total[75.0]\n\nBefore your answer")
+    assert told.endswith("Your code never used 100, which the request gives. If the answer depends "
+                         "on it, compute it again with it.")
+    assert run.follow_ups == ["unused", "review"]
+    # Without the tactic the review alone.
+    model.reset(code("final_answer(f'@total[{50 * 1.5}]')"), code("final_answer(f'@total[{50 * 1.5}]')"))
+    run = codeact(ip, model, request, "none,+final_answer,+restate", "--new")
+    assert "never used" not in sent(model, 1)[-1]["content"] and run.follow_ups == ["review"]
+
+
 def test_a_confirmation_that_copies_the_observation_gives_the_answer_itself(ip, model):
     model.reset(code("final_answer('@mean[5.00]')"), "final_answer received: @mean[5.00]")
     run = codeact(ip, model, "Mean. Format: @mean[value]", "none,+final_answer,+restate")

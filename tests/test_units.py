@@ -15,6 +15,7 @@ from codeact_magic.reply import Code, Cut, parse_reply, read_reply
 from codeact_magic.run import Step, StepError, Usage
 from codeact_magic.stall import repeats_last_code, same_error_streak
 from codeact_magic.unseen_values import unseen_values
+from codeact_magic.unused_numbers import unused_numbers
 
 
 # ---- replies ----
@@ -108,6 +109,18 @@ def test_values_typed_out_are_guesses_only_when_nothing_showed_them():
     assert unseen_values("df[['Income', 'Balance']].mean()", request) == []
     assert unseen_values("sizes = [1, 2, 3, 10]", request) == []
     assert unseen_values("prices = [15.99,", request) == []  # does not parse: not judged here
+
+
+def test_the_numbers_of_a_request_no_code_used_are_its_quantities_above_ten():
+    request = ("Sell 1,000 units of ore and 250 of spice at 12.5 each, 8% tariff, the top 3 routes; "
+               "read /data/2019/sales.csv. Answer format: @total[value] between 0 and 500000")
+    form = "Answer format: @total[value] between 0 and 500000"
+    assert unused_numbers(request, ["print(12.5 * 3)"], form) == ["1,000", "250"]
+    # Used as written, as a range's end, or as a share; a decimal, a percentage, a small count, a
+    # path and the answer's form are never asked about.
+    assert unused_numbers(request, ["n = 1_000", "for i in range(1, 251): pass"], form) == []
+    assert unused_numbers("Split 70/30 for the 15 features.", ["train_test_split(X, test_size=0.3)"]) == ["15"]
+    assert unused_numbers(request, ["x = 1e3", "y = 250"], form) == []
 
 
 def test_the_values_of_a_failed_line_never_show_a_secret():
