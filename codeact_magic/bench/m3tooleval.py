@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--offset", type=int, default=0,
                    help="with --slice, start at this task (--slice 2 --offset 1: the other half)")
     p.add_argument("--limit", type=int, help="the first N tasks (after --slice)")
-    p.add_argument("--tasks", help="a substring: only tasks whose name contains it")
+    p.add_argument("--tasks", help="only tasks whose name contains one of these comma-separated substrings")
     p.add_argument("--turns", type=int, default=TURNS,
                    help="model turns of the paper's protocol (1: the first answer only)")
     p.add_argument("--max-steps", type=int, default=TURNS - 1,
@@ -206,7 +206,8 @@ def main(argv: list[str] | None = None) -> None:
 
     tasks = load(args.code_act.resolve())
     if args.tasks:
-        tasks = [t for t in tasks if args.tasks in t.name]
+        wanted = [w.strip() for w in args.tasks.split(",") if w.strip()]
+        tasks = [t for t in tasks if any(w in t.name for w in wanted)]
     if args.slice:
         tasks = tasks[args.offset :: args.slice]
     if args.limit:
