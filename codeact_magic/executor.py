@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import builtins
 import getpass
@@ -117,17 +118,22 @@ def _record_displays(shell: Any, into: list[str], limit: int,
 
 
 @contextmanager
-def _every_expression(shell: Any, values: list[Any]) -> Iterator[None]:
+def _every_expression(shell: Any, values: list[tuple[Any, int]]) -> Iterator[None]:
     """IPython's own ``ast_node_interactivity = "all"`` for the step: the value of every expression
-    statement is displayed, not only the last one's, and collected into ``values`` for the model.
-    A model writes ``view()`` or ``df.head()`` on a line of its own to look, and reads nothing."""
+    statement is displayed, not only the last one's, and collected into ``values`` for the model,
+    each with the line of the step it came from. A model writes ``view()`` or ``df.head()`` on a
+    line of its own to look, and reads nothing."""
     hook = shell.displayhook
     own = hook.__dict__.get("fill_exec_result")  # an instance override someone else set, if any
     fill = hook.fill_exec_result
     mode = shell.ast_node_interactivity
 
     def fill_exec_result(result: Any) -> Any:
-        values.append(result)
+        # The step's own frame is the nearest module-level one above the display hook's.
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_code.co_name != "<module>":
+            frame = frame.f_back
+        values.append((result, frame.f_lineno if frame is not None else 0))
         return fill(result)
 
     shell.ast_node_interactivity = "all"
@@ -140,6 +146,25 @@ def _every_expression(shell: Any, values: list[Any]) -> Iterator[None]:
             del hook.fill_exec_result
         else:
             hook.fill_exec_result = own
+
+
+def _readable(value: Any) -> bool:
+    """A value of a line before the end that the model is shown (tactic show_expressions): data it
+    can read (text, numbers, containers, pandas and numpy objects), not an object's repr: a fitted
+    ``LinearRegression()`` that ``model.fit(X, y)`` returns tells it nothing."""
+    if isinstance(value, (str, bytes, int, float, complex, list, tuple, dict, set, frozenset)):
+        return True
+    return type(value).__module__.split(".")[0] in ("pandas", "numpy")
+
+
+def _last_expression_line(code: str) -> float:
+    """The first line of the code's last statement when it is an expression (its value is the
+    step's result), else infinity (no line's value is)."""
+    try:
+        body = ast.parse(code).body
+    except SyntaxError:
+        return float("inf")
+    return body[-1].lineno if body and isinstance(body[-1], ast.Expr) else float("inf")
 
 
 @contextmanager
@@ -275,7 +300,7 @@ class Executor:
         displays: list[str] = []
         images: list[StepImage] = []
         failed_commands: list[tuple[str, int]] = []
-        expressions: list[Any] = []
+        expressions: list[tuple[Any, int]] = []
         slot = Slot()
         try:
             transformed, preprocessing_exc = shell.transform_cell(code), None
@@ -327,15 +352,21 @@ class Executor:
         execution.timed_out = guard.timed_out and isinstance(error, (StepTimeout, asyncio.CancelledError))
         execution.interrupted = guard.interrupted or isinstance(error, KeyboardInterrupt)
         last = result.result if result is not None and error is None else None
-        if expressions and last is not None and expressions[-1] is last:
-            expressions.pop()  # the last expression's value is the step's result, as without it
+        if expressions and last is not None:
+            value, line = expressions[-1]
+            if value is last and line >= _last_expression_line(transformed):
+                expressions.pop()  # the last expression's value is the step's result, as without it
+            else:
+                # IPython's "all" leaves the last value it displayed as the cell's result: that of a
+                # line before the end (``model.fit(X, y)`` before a ``print``), not the step's.
+                last = None
         if expressions:
             # A string as print shows it: a page of text reads as lines, not one repr with \n in it.
             shown = [value if isinstance(value, str) else _display_text(shell.display_formatter.format(value)[0])
-                     for value in expressions]
+                     for value, _ in expressions if _readable(value)]
             execution.displays[:0] = [text for text in shown if text]
-        if result is not None and result.result is not None and error is None:
-            data, _ = shell.display_formatter.format(result.result)
+        if last is not None:
+            data, _ = shell.display_formatter.format(last)
             execution.result = _display_text(data)
             if len(images) < MAX_IMAGES and (image := from_bundle(data)):
                 images.append(image)

@@ -570,6 +570,15 @@ def test_every_expression_of_a_step_is_shown_with_show_expressions(ip, model):
     assert sent(model, 1)[-1]["content"] == (
         "Execution result:\n[stdout]\nprinted\n[display]\nWelcome to MagicWand Co.!\n"
         "- Our Products [Clickable '/products']\n42\n[result]\n3")
+    # An object that is not data (a fitted model's repr) is not shown; nor is it the step's result
+    # when the step ends in a statement (IPython's "all" keeps the last value it displayed).
+    ip.run_cell("class Fitted:\n    def fit(self):\n        return self\n    def __repr__(self):\n"
+                "        return 'LinearRegression()'")
+    model.reset(code("m = Fitted()\nm.fit()\nview()\nscore = 0.5\nprint(score)"), "ok")
+    codeact(ip, model, "fit", "none,+show_expressions")
+    assert sent(model, 1)[-1]["content"] == (
+        "Execution result:\n[stdout]\n0.5\n[display]\nWelcome to MagicWand Co.!\n"
+        "- Our Products [Clickable '/products']")
     # Without it, as IPython runs a cell: the last expression only.
     model.reset(code(step), "ok")
     codeact(ip, model, "look", "none")
