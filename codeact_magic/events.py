@@ -48,9 +48,9 @@ class FollowUp:
     (it repeated itself), "resample" (it repeated itself again: asked once more at a temperature),
     "fresh" (it repeated itself again: the conversation started again from the request),
     "line" (a step failed on the same line as the one before), "form" (the answer lacks the form
-    the request gives), "cut" (its reply ended before it was
-    whole), "empty" (it said nothing), "given", "unseen" (its code typed out values nothing showed
-    it) or "language"."""
+    the request gives), "cut" (its reply ended before it was whole), "empty" (it said nothing),
+    "echo" (it copied the loop's message back), "given", "unseen" (its code typed out values
+    nothing showed it) or "language"."""
 
     kind: str
     text: str
@@ -71,6 +71,7 @@ FOLLOW_UP_LABELS = {
     "form": "answered not in the form asked: shown the form",
     "cut": "the reply ended before it was whole: asked again",
     "empty": "the reply was empty: asked again",
+    "echo": "the reply copied the loop's message: asked again",
     "given": "defined again a function it was given: told to use it",
     "unseen": "typed out values nothing showed it: told to get them with code",
     "language": "wrote code in another language: told only Python runs",

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 
 from .control import AutoControl, Control
+from .echo import echoes
 from .events import (Event, FollowUp, ModelText, ModelWaiting, RunFinished, RunStarted, StepFinished,
                      StepStarted)
 from .executor import Execution, Executor, RunInProgress
@@ -85,6 +86,8 @@ class _Said:
     kept_given: bool = False  # told not to define again what the user gave
     unseen: bool = False  # told that its code typed out values nothing showed it
     unused: bool = False  # told which of the request's numbers no step used
+    told: str = ""  # the loop's last message of its own (not an output)
+    echoed: bool = False  # a reply copied that message back
     skipped: int = 0
     turn: int = 0
     # The images of the step just run, for the next call only: (the message they go with, images).
@@ -109,6 +112,10 @@ class _Conversation:
             self.messages[-1] = {"role": "user", "content": self.messages[-1]["content"] + "\n\n" + content}
         else:
             self.say("user", content)
+
+    def said(self) -> list[str]:
+        """The model's replies so far."""
+        return [m["content"] for m in self.messages if m["role"] == "assistant" and isinstance(m["content"], str)]
 
     def shown(self) -> str:
         """All the text the model was shown: the request with what it lists, and every output."""
@@ -185,6 +192,7 @@ async def codeact_loop(
 
     def follow_up(kind: str, message: str) -> FollowUp:
         run.follow_ups.append(kind)
+        said.told = message or said.told
         return FollowUp(kind, message)
 
     def form_follow_up(answer: str, missing: list[str], message: str) -> FollowUp:
@@ -292,6 +300,14 @@ async def codeact_loop(
                         message = prompts.foreign_code(language)
                         chat.say("user", message)
                         yield follow_up("language", message)
+
+                    case Answer(text) if not said.echoed and echoes(text, said.told, "\n".join(
+                            [run.request, *chat.said(), *(s.output for s in run.steps)])):
+                        # Its reply is the loop's message, copied back: not an answer. Asked again
+                        # (sampled, with resample: greedy, it copies again); the copy is not kept.
+                        said.echoed, said.explore = True, tactics.resample
+                        chat.add(prompts.echoed)
+                        yield follow_up("echo", prompts.echoed)
 
                     case Answer(text) if tactics.nudge and not run.steps and not said.nudged \
                             and may_be_a_guess(text):

@@ -230,6 +230,11 @@ CUT_LENGTH_TEMPLATE = (
 EMPTY_TEMPLATE = (
     "Your reply was empty. Reply with a short code block to run, or with your final answer."
 )
+# A reply that copied the loop's message back (echo.py): not kept.
+ECHO_TEMPLATE = (
+    "Your reply only copied my message back. Reply with a short code block to run, or with your "
+    "answer in your own words."
+)
 # The model's code defined again what the user gave (tactic: keep_given); it did not run.
 GIVEN_TEMPLATE = (
     "Your code defines {names} again, but the kernel already has {them} (listed with the request), "
@@ -325,6 +330,7 @@ class Prompts:
     cut_unclosed: str = CUT_UNCLOSED_TEMPLATE
     cut_loop: str = CUT_LOOP_TEMPLATE
     empty: str = EMPTY_TEMPLATE
+    echoed: str = ECHO_TEMPLATE
     foreign: str = FOREIGN_TEMPLATE
     given: str = GIVEN_TEMPLATE
     given_suggestion: str = GIVEN_SUGGESTION_TEMPLATE

@@ -650,6 +650,31 @@ def test_a_reply_ending_inside_a_block_is_asked_again(ip, model):
     assert "never closed" in sent(model, 1)[-1]["content"]
 
 
+def test_a_reply_that_copies_the_loops_message_is_not_the_answer(ip, model):
+    # Told its None is no answer, the small model wrote that message back as its answer.
+    ip.run_line_magic("config", "CodeAct.temperature = 0.0")
+    try:
+        nothing = ("None is no answer: your code has not found the result yet. Print the values it "
+                   "computed to see where the result is, then call final_answer with it.")
+        model.reset(code("final_answer(None)"), nothing, code("print(12.5)"), "Answer: 12.5")
+        run = codeact(ip, model, "Price of the wand?", "default")
+        assert run.answer == "Answer: 12.5" and run.follow_ups[:3] == ["review", "nothing", "echo"]
+        asked = sent(model, 2)
+        assert asked[-1]["content"].endswith(
+            "Your reply only copied my message back. Reply with a short code block to run, or with "
+            "your answer in your own words.")
+        assert all(m["content"] != nothing for m in asked if m["role"] == "assistant")  # not kept
+        assert [r.get("temperature") for r in model.requests][:3] == [0, 0, 0.7]
+        # An answer confirmed in the same words, which the review quoted, is no copy; nor is one that
+        # quotes the request.
+        said = "The city with the largest total amount of sales this year is Rome."
+        model.reset(code("print('Rome')"), said, said)
+        run = codeact(ip, model, "Which city has the largest total amount of sales this year?", "default", "--new")
+        assert run.follow_ups == ["review"] and run.answer == said
+    finally:
+        ip.run_line_magic("config", "CodeAct.temperature = None")
+
+
 def test_an_empty_reply_is_asked_again_once_then_is_an_error(ip, model):
     model.reset("", code("print(5)"), "Five.")
     run = codeact(ip, model, "five", "none")
