@@ -211,6 +211,11 @@ async def codeact_loop(
         chat.add(message)
         return follow_up("fresh", message)
 
+    def confirmed(text: str) -> str:
+        """An answer in words. Asked to confirm, a small model may answer by copying the
+        observation's "final_answer received: X": the answer is X."""
+        return text.strip().removeprefix(ANSWER_RECEIVED).strip()
+
     def end(status: str, note: str | None = None, answer: str | None = None) -> None:
         if answer is not None:
             answer = prompts.without_echo(answer)
@@ -301,8 +306,9 @@ async def codeact_loop(
                         chat.say("user", message)
                         yield follow_up("language", message)
 
-                    case Answer(text) if not said.echoed and echoes(text, said.told, "\n".join(
-                            [run.request, *chat.said(), *(s.output for s in run.steps)])):
+                    case Answer(text) if not said.echoed and echoes(prompts.without_echo(confirmed(text)), said.told,
+                                                                    "\n".join([run.request, *chat.said(),
+                                                                               *(s.output for s in run.steps)])):
                         # Its reply is the loop's message, copied back: not an answer. Asked again
                         # (sampled, with resample: greedy, it copies again); the copy is not kept.
                         said.echoed, said.explore = True, tactics.resample
@@ -336,9 +342,7 @@ async def codeact_loop(
 
                     case Answer(text):
                         chat.say("assistant", text)
-                        # Asked to confirm, a small model may answer by copying the observation's
-                        # "final_answer received: X": the answer is X.
-                        end("answered", answer=text.strip().removeprefix(ANSWER_RECEIVED).strip())
+                        end("answered", answer=confirmed(text))
 
                     case Code() as proposed if said.pending and repeats_last_code(proposed.code, run.steps):
                         # Asked to check its final_answer(), the model sent the same call: confirmed.

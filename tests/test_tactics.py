@@ -671,6 +671,11 @@ def test_a_reply_that_copies_the_loops_message_is_not_the_answer(ip, model):
         model.reset(code("print('Rome')"), said, said)
         run = codeact(ip, model, "Which city has the largest total amount of sales this year?", "default", "--new")
         assert run.follow_ups == ["review"] and run.answer == said
+        # Nor is the review copied after the answer it confirms (the answer is what precedes it).
+        model.reset(code("final_answer('@n[5]')"), lambda body: Reply(body["messages"][-1]["content"].removeprefix(
+            "Execution result:\n")))
+        run = codeact(ip, model, "How many? Format: @n[value]", "default", "--new")
+        assert run.answer == "@n[5]" and run.follow_ups == ["review"]
     finally:
         ip.run_line_magic("config", "CodeAct.temperature = None")
 
