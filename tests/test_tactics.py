@@ -232,7 +232,7 @@ def test_a_whole_table_is_sent_back_even_after_the_review_was_spent(ip, model):
 def test_a_list_handed_over_gets_the_usual_review(ip, model):
     # A list is often the answer asked for ("the three largest"): no more than the request again.
     model.reset(code("final_answer([3, 2, 1])"), code("final_answer([3, 2, 1])"))
-    run = codeact(ip, model, "The three largest, in order.", "none,+final_answer,+restate")
+    run = codeact(ip, model, "The three largest, in order.", "none,+final_answer,+restate,+restate_formless")
     assert run.answer == "[3, 2, 1]" and run.answer_step == 1
     assert "If [3, 2, 1] is exactly what the request asks for" in sent(model, 1)[-1]["content"]
 
@@ -694,7 +694,7 @@ def test_an_empty_reply_is_asked_again_once_then_is_an_error(ip, model):
 
 def test_silence_when_asked_to_confirm_keeps_the_answer_the_code_handed_over(ip, model):
     model.reset(code("final_answer(6 * 7)"), "", "")
-    run = codeact(ip, model, "six times seven", "none,+final_answer,+restate")
+    run = codeact(ip, model, "six times seven", "none,+final_answer,+restate,+restate_formless")
     assert run.status == "answered" and run.answer == "42" and run.answer_step == 1
     assert len(model.requests) == 3
 
@@ -731,13 +731,17 @@ def test_a_second_run_at_once_in_one_kernel_is_refused(ip, model):
 def test_default_tactics_end_to_end(ip, model):
     model.reset(code("gcd = __import__('math').gcd(462, 1071)\nprint(gcd)"),
                 code("final_answer(gcd)"), code("final_answer(gcd)"))
-    run = codeact(ip, model, "gcd of 462 and 1071?", "default")
-    # Asked to check its final_answer(), the model sends the same call again: that confirms it,
-    # it is not a stall, and it does not run twice.
-    assert run.status == "answered" and run.answer == "21" and run.answer_step == 2
-    assert len(run.steps) == 2 and len(model.requests) == 3
+    run = codeact(ip, model, "gcd of 462 and 1071? Answer format: @gcd[value]", "default")
+    # A request that states a form: the value handed over without it is sent back with the form;
+    # the same call again confirms it (it is not a stall, and it does not run twice).
     assert "final_answer(answer)" in sent(model, 0)[0]["content"]
     assert "final_answer received: 21" in sent(model, 2)[-1]["content"]
+    assert run.status == "answered" and run.answer_step == 2
+    assert len(run.steps) == 2 and len(model.requests) == 3
+    # A request that states no form: the value code handed over is the answer, in two calls.
+    model.reset(code("gcd = __import__('math').gcd(462, 1071)\nprint(gcd)"), code("final_answer(gcd)"))
+    run = codeact(ip, model, "gcd of 462 and 1071?", "default", "--new")
+    assert run.status == "answered" and run.answer == "21" and len(model.requests) == 2
 
 
 # ---- act first ----
