@@ -248,8 +248,8 @@ GIVEN_SUGGESTION_TEMPLATE = (
 )
 # After the review or the form's message: the request's numbers no step used (tactic unused_numbers).
 UNUSED_TEMPLATE = (
-    "Your code never used {numbers}, which the request gives. If the answer depends on {them}, "
-    "compute it again with {them}."
+    "But your code never used {numbers}, which the request gives. Do not answer yet: run code that "
+    "uses {them} as the request says, then answer."
 )
 # Code that typed out values nobody showed the model (tactic: unseen_data); it did not run.
 UNSEEN_TEMPLATE = (

@@ -160,8 +160,8 @@ def test_the_review_names_the_numbers_of_the_request_no_step_used(ip, model):
     assert run.answer == "@total[7500.0]" and run.answer_step == 2
     told = sent(model, 1)[-1]["content"]
     assert told.startswith("Execution result:\nfinal_answer received: @total[75.0]\n\nBefore your answer")
-    assert told.endswith("Your code never used 100, which the request gives. If the answer depends "
-                         "on it, compute it again with it.")
+    assert told.endswith("But your code never used 100, which the request gives. Do not answer yet: run "
+                         "code that uses it as the request says, then answer.")
     assert run.follow_ups == ["unused", "review"]
     # Without the tactic the review alone.
     model.reset(code("final_answer(f'@total[{50 * 1.5}]')"), code("final_answer(f'@total[{50 * 1.5}]')"))
