@@ -19,8 +19,8 @@ def _plain(text: str) -> str:
 
 
 def echoes(reply: str, told: str, known: str = "") -> bool:
-    """``reply`` holds a whole sentence (``MIN_CHARS`` or longer) of ``told``, the loop's last
-    message, that is the loop's own: not in ``known`` (the request, the model's earlier replies,
+    """``reply`` holds a whole sentence (``MIN_CHARS`` or longer) of ``told``, the loop's messages
+    so far, that is the loop's own: not in ``known`` (the request, the model's earlier replies,
     the outputs: a message quotes them, and a reply may too, as a confirmed answer does)."""
     said, own = _plain(reply), _plain(known)
     for sentence in re.split(r"(?<=[.!?:])\s+|\n+", told):

@@ -86,7 +86,7 @@ class _Said:
     kept_given: bool = False  # told not to define again what the user gave
     unseen: bool = False  # told that its code typed out values nothing showed it
     unused: bool = False  # told which of the request's numbers no step used
-    told: str = ""  # the loop's last message of its own (not an output)
+    told: str = ""  # the loop's messages of its own so far (not outputs)
     echoed: bool = False  # a reply copied that message back
     skipped: int = 0
     turn: int = 0
@@ -192,7 +192,7 @@ async def codeact_loop(
 
     def follow_up(kind: str, message: str) -> FollowUp:
         run.follow_ups.append(kind)
-        said.told = message or said.told
+        said.told = f"{said.told}\n{message}" if message else said.told
         return FollowUp(kind, message)
 
     def form_follow_up(answer: str, missing: list[str], message: str) -> FollowUp:

@@ -665,6 +665,11 @@ def test_a_reply_that_copies_the_loops_message_is_not_the_answer(ip, model):
             "your answer in your own words.")
         assert all(m["content"] != nothing for m in asked if m["role"] == "assistant")  # not kept
         assert [r.get("temperature") for r in model.requests][:3] == [0, 0, 0.7]
+        # A copy of an earlier message of the loop (the review, after a stall warning) is one too.
+        review = "Before your answer is final, read the request again:\nPrice of the wand?"
+        model.reset(code("print(12.5)"), "Answer: 13", code("print(12.5)"), review, "Answer: 12.5")
+        run = codeact(ip, model, "Price of the wand?\nAnswer in the form 'Answer: ...'", "default", "--new")
+        assert "echo" in run.follow_ups and run.answer == "Answer: 12.5"
         # An answer confirmed in the same words, which the review quoted, is no copy; nor is one that
         # quotes the request.
         said = "The city with the largest total amount of sales this year is Rome."
