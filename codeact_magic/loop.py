@@ -306,9 +306,9 @@ async def codeact_loop(
                         chat.say("user", message)
                         yield follow_up("language", message)
 
-                    case Answer(text) if not said.echoed and echoes(prompts.without_echo(confirmed(text)), said.told,
-                                                                    "\n".join([run.request, *chat.said(),
-                                                                               *(s.output for s in run.steps)])):
+                    case Answer(text) if not said.echoed and echoes(
+                            prompts.without_echo(confirmed(text)), said.told, prompts.templates(),
+                            "\n".join([run.request, *chat.said(), *(s.output for s in run.steps)])):
                         # Its reply is the loop's message, copied back: not an answer. Asked again
                         # (sampled, with resample: greedy, it copies again); the copy is not kept.
                         said.echoed, said.explore = True, tactics.resample

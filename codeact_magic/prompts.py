@@ -366,6 +366,10 @@ class Prompts:
         template = self.execution_error if failed else self.execution_output
         return template.replace("{execution_feedback}", text)
 
+    def templates(self) -> list[str]:
+        """Every message text of the loop, with its ``{slots}`` (echo.py reads their fixed words)."""
+        return [value for value in vars(self).values() if isinstance(value, str)]
+
     def without_echo(self, answer: str) -> str:
         """``answer`` cut where it starts copying what the loop said before an answer (a small
         model handed "0.176" plus the restated request to final_answer())."""
