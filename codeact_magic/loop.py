@@ -87,7 +87,7 @@ class _Said:
     unseen: bool = False  # told that its code typed out values nothing showed it
     unused: bool = False  # told which of the request's numbers no step used
     told: str = ""  # the loop's messages of its own so far (not outputs)
-    echoed: bool = False  # a reply copied that message back
+    echoed: bool = False  # a reply copied one of them back
     skipped: int = 0
     turn: int = 0
     # The images of the step just run, for the next call only: (the message they go with, images).
