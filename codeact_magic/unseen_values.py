@@ -6,8 +6,9 @@ from code that ran, and was made up all the same. A value that neither the reque
 lists: functions, variables, files' first lines) nor any output so far has shown can only come from
 the model's memory. The loop stops such code once, before it runs, and names the values.
 
-What counts as typed-out data, kept narrow so that ordinary code is never held back (on the DABench
-dev set and the dev tasks it fired in no run): numbers that are a whole assignment's value or an
+What counts as typed-out data, kept narrow so that ordinary code is never held back (replayed on the
+recorded runs it fires in 1 of the 156 DABench runs and none of the dev tasks, in no solved run):
+numbers that are a whole assignment's value or an
 item of a list, tuple, set or dict display; strings that are an item of a list, tuple or set display
 or a dict's value (not its key: the model names its own fields). Not an integer up to 10 (indices,
 counts, ``range`` bounds), not a list in a subscript (``df[["a", "b"]]`` selects, it types nothing),

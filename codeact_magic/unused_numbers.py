@@ -8,7 +8,8 @@ see what it left out.
 
 Only whole numbers above 10, outside the answer's form: thresholds (0.05), percentages (used as
 fractions or complements: "80% for training" is ``test_size=0.2``) and small counts ("the top 3",
-"2 decimals") are often used without being typed, and naming them sent right answers back.
+"2 decimals") are often used without being typed: counting them too, a replay of the recorded
+DABench runs found 34 runs to name numbers to, 10 of them solved; as it is, 2, none solved.
 """
 
 from __future__ import annotations
