@@ -216,6 +216,11 @@ async def codeact_loop(
         observation's "final_answer received: X": the answer is X."""
         return text.strip().removeprefix(ANSWER_RECEIVED).strip()
 
+    def copies_the_loop(text: str) -> bool:
+        """The reply only gives back the loop's own message (echo.py), not the model's answer."""
+        known = "\n".join([run.request, *chat.said(), *(s.output for s in run.steps)])
+        return echoes(prompts.without_echo(confirmed(text)), said.told, prompts.templates(), known)
+
     def end(status: str, note: str | None = None, answer: str | None = None) -> None:
         if answer is not None:
             answer = prompts.without_echo(answer)
@@ -306,14 +311,24 @@ async def codeact_loop(
                         chat.say("user", message)
                         yield follow_up("language", message)
 
-                    case Answer(text) if not said.echoed and echoes(
-                            prompts.without_echo(confirmed(text)), said.told, prompts.templates(),
-                            "\n".join([run.request, *chat.said(), *(s.output for s in run.steps)])):
+                    case Answer(text) if not said.echoed and copies_the_loop(text):
                         # Its reply is the loop's message, copied back: not an answer. Asked again
                         # (sampled, with resample: greedy, it copies again); the copy is not kept.
                         said.echoed, said.explore = True, tactics.resample
                         chat.add(prompts.echoed)
                         yield follow_up("echo", prompts.echoed)
+
+                    case Answer(text) if copies_the_loop(text):
+                        # Copied back again after being told: still no answer, and taking the loop's
+                        # words as one would hand the user a made-up result. A final_answer() under
+                        # review came from code that ran: it stands, unless it was no value (None).
+                        if said.pending and not is_no_value(said.pending[0]):
+                            run.answer_step = said.pending[1]
+                            end("answered", answer=said.pending[0])
+                        else:
+                            end("stopped", "Stopped: the model copied the loop's message back twice "
+                                           "instead of answering, so this run has no answer. Run the "
+                                           "cell again, or try a stronger model.")
 
                     case Answer(text) if tactics.nudge and not run.steps and not said.nudged \
                             and may_be_a_guess(text):

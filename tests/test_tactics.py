@@ -670,6 +670,18 @@ def test_a_reply_that_copies_the_loops_message_is_not_the_answer(ip, model):
         model.reset(code("print(12.5)"), "Answer: 13", code("print(12.5)"), review, "Answer: 12.5")
         run = codeact(ip, model, "Price of the wand?\nAnswer in the form 'Answer: ...'", "default", "--new")
         assert "echo" in run.follow_ups and run.answer == "Answer: 12.5"
+        # Copied back a second time: the run ends with no answer, not with the loop's words...
+        model.reset(code("final_answer(None)"), nothing, nothing)
+        run = codeact(ip, model, "Price of the wand?", "default", "--new")
+        assert run.status == "stopped" and run.answer is None and run.follow_ups[-1] == "echo"
+        assert "copied the loop's message back twice" in run.note
+        # ...unless its code handed final_answer() a value under review: that value stands.
+        check = ("If 12.5 is exactly what the request asks for, in the form it asks (names, rounding, "
+                 "units), send the same final_answer call again.")
+        model.reset(code("final_answer(12.5)"), check, check)
+        run = codeact(ip, model, "Price of the wand?", "default,+restate_formless", "--new")
+        assert run.status == "answered" and run.answer == "12.5" and run.answer_step == 1
+        assert run.follow_ups == ["review", "echo"]
         # An answer confirmed in the same words, which the review quoted, is no copy; nor is one that
         # quotes the request.
         said = "The city with the largest total amount of sales this year is Rome."
