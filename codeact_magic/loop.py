@@ -216,6 +216,11 @@ async def codeact_loop(
         observation's "final_answer received: X": the answer is X."""
         return text.strip().removeprefix(ANSWER_RECEIVED).strip()
 
+    def given_names(code: str) -> list[str]:
+        """The user's functions and data that ``code`` would define over (given.py)."""
+        return (redefined(code, context.functions, run.request)
+                + invented(code, context.data, getattr(executor.shell, "user_ns", None)))
+
     def copies_the_loop(text: str) -> bool:
         """The reply only gives back the loop's own message (echo.py), not the model's answer."""
         known = "\n".join([run.request, *chat.said(), *(s.output for s in run.steps)])
@@ -262,6 +267,11 @@ async def codeact_loop(
                 read = read_reply(reply.text, reply.finish_reason)
                 if isinstance(read, Foreign) and said.foreign:
                     read = Answer(read.text)  # told once: the block is the answer it meant to give
+                if isinstance(read, Code) and tactics.drop_given and said.kept_given and (
+                        names := given_names(read.code)) and (rest := without(read.code, names)):
+                    # Told once, it defined them again: what runs is the rest (the cell shows it).
+                    read = Code(replace(read.parsed, text=read.parsed.with_code(rest), code=rest))
+                    run.follow_ups.append("dropped")
                 match read:
                     case Empty() if said.empties == 0:
                         # Nothing at all: a server that dropped the reply, or a model that ended its
@@ -366,9 +376,7 @@ async def codeact_loop(
                         end("answered", answer=said.pending[0])
 
                     case Code() as proposed if tactics.keep_given and not said.kept_given and (
-                            names := redefined(proposed.code, context.functions, run.request)
-                            + invented(proposed.code, context.data,
-                                       getattr(executor.shell, "user_ns", None))):
+                            names := given_names(proposed.code)):
                         said.kept_given = True
                         chat.say("assistant", proposed.parsed.text)
                         message = prompts.redefines(names, without(proposed.code, names))

@@ -42,6 +42,11 @@ class Tactics:
     # once: the model is told to use the given one. A request that names the function
     # ("fix parse_date") may redefine it.
     keep_given: bool = True
+    # ... and sent again after that, the code runs without its definitions of them: the given ones
+    # stay (the model sees the code that ran as its step). smolagents' executor refuses every
+    # assignment to a tool's name; sent again, the small model's copy otherwise replaced a
+    # benchmark's tool for the rest of the run. Off until measured on whole sets.
+    drop_given: bool = False
     # Code that types out data (two or more numbers or names) that neither the request, what it
     # lists, nor any output has shown is not run, once: the model is told those values are guesses
     # and to get them with code (unseen_values.py). On M3ToolEval's web browsing the small model
@@ -123,7 +128,7 @@ class Tactics:
 DEFAULT = Tactics()
 # The 0.1 loop, for comparison: plain answers in words, nothing sent back, a line per variable.
 NONE = Tactics(final_answer=False, require_code="never", nudge=False, act_first=False, look_first=False,
-               keep_given=False, unseen_data=False, restate=False, unused_numbers=False, answer_form=False, fill_form=False, check=False,
+               keep_given=False, drop_given=False, unseen_data=False, restate=False, unused_numbers=False, answer_form=False, fill_form=False, check=False,
                stall_warning=False, same_line=False, resample=False, fresh_start=False, error_context=False,
                error_values=False, show_expressions=False,
                suggest=False, one_answer=False,

@@ -838,6 +838,27 @@ def test_code_that_defines_a_given_function_again_does_not_run_once(ip, model, c
         ip.user_ns.pop("price_of", None)
 
 
+def test_a_given_function_defined_again_after_being_told_runs_without_the_definition(ip, model):
+    ip.run_cell("def price_of(item):\n    'The price of an item in the shop.'\n    return {'wand': 12.5}[item]")
+    mine = "def price_of(item):\n    return 1.0\nprint(price_of('wand'))"
+    try:
+        # Told once, the model sends its own version again: without drop_given it runs and
+        # replaces the user's function; with it, the rest of the code runs with the given one.
+        for tactics, output, kept in (("none,+keep_given", "1.0", False),
+                                      ("none,+keep_given,+drop_given", "12.5", True)):
+            model.reset(code(mine), code(mine), "It costs 12.5.")
+            run = codeact(ip, model, "What does the wand cost?", tactics, "--new")
+            assert [s.output for s in run.steps] == [output]
+            assert (ip.user_ns["price_of"]("wand") == 12.5) is kept
+            assert ("dropped" in run.follow_ups) is kept
+            ip.run_cell("def price_of(item):\n    return {'wand': 12.5}[item]")
+        # The step (the cell, and what the model reads as its own action) is the code that ran.
+        assert run.steps[0].code == "print(price_of('wand'))\n"
+        assert sent(model, 2)[-2]["content"].endswith("```python\nprint(price_of('wand'))\n```")
+    finally:
+        ip.user_ns.pop("price_of", None)
+
+
 def test_code_that_types_out_given_data_again_does_not_run_once(ip, model, capsys):
     ip.run_cell("sales = [('Oslo', 120), ('Rome', 95), ('Oslo', 143)]")
     try:
