@@ -226,6 +226,12 @@ async def codeact_loop(
         known = "\n".join([run.request, *chat.said(), *(s.output for s in run.steps)])
         return echoes(prompts.without_echo(confirmed(text)), said.told, prompts.templates(), known)
 
+    def keep_pending() -> None:
+        """End on the value code handed to final_answer(), under review: it came from code that ran."""
+        assert said.pending is not None
+        run.answer_step = said.pending[1]
+        end("answered", answer=said.pending[0])
+
     def end(status: str, note: str | None = None, answer: str | None = None) -> None:
         if answer is not None:
             answer = prompts.without_echo(answer)
@@ -284,8 +290,7 @@ async def codeact_loop(
                     case Empty() if said.pending:
                         # Asked to confirm what its code handed to final_answer(), the model said
                         # nothing, twice: that answer came from code that ran; keep it.
-                        run.answer_step = said.pending[1]
-                        end("answered", answer=said.pending[0])
+                        keep_pending()
 
                     case Empty():
                         end("error", f"The model '{run.model}' sent an empty reply twice. Run the cell "
@@ -328,13 +333,12 @@ async def codeact_loop(
                         chat.add(prompts.echoed)
                         yield follow_up("echo", prompts.echoed)
 
-                    case Answer(text) if copies_the_loop(text):
+                    case Answer(text) if said.echoed and copies_the_loop(text):
                         # Copied back again after being told: still no answer, and taking the loop's
                         # words as one would hand the user a made-up result. A final_answer() under
                         # review came from code that ran: it stands, unless it was no value (None).
                         if said.pending and not is_no_value(said.pending[0]):
-                            run.answer_step = said.pending[1]
-                            end("answered", answer=said.pending[0])
+                            keep_pending()
                         else:
                             end("stopped", "Stopped: the model copied the loop's message back twice "
                                            "instead of answering, so this run has no answer. Run the "
@@ -372,8 +376,7 @@ async def codeact_loop(
                     case Code() as proposed if said.pending and repeats_last_code(proposed.code, run.steps):
                         # Asked to check its final_answer(), the model sent the same call: confirmed.
                         chat.say("assistant", proposed.parsed.text)
-                        run.answer_step = said.pending[1]
-                        end("answered", answer=said.pending[0])
+                        keep_pending()
 
                     case Code() as proposed if tactics.keep_given and not said.kept_given and (
                             names := given_names(proposed.code)):
