@@ -136,13 +136,15 @@ def test_a_follow_up_request_goes_on_from_the_run_before(local_kernel, tmp_path)
         info = run_info(local_kernel)
         codes = local_kernel.value("[s.code for s in __import__('codeact_magic').last_run().steps]")
         assert local_kernel.value("__import__('codeact_magic').last_run().earlier") > 0  # went on from the first
-        # It worked on the table of the first run (the DataFrame, or the file only that run named),
-        # and a step computed the answer: the column's count beside its name, or the name alone.
+        # It worked on the table of the first run (the DataFrame, or the file only that run named).
         assert any(name in c for c in codes), codes
-        assert any(re.search(rf"{column}\W+{count}\b", out) or out.strip().strip("'\"") == column
-                   for out in info["outputs"]), info
-        # Answered right: that column named, no other one.
+        # Answered right: that column named, no other one; and then a step computed it (the column's
+        # count beside its name, or the name alone). A wrong answer may come from any code (CI saw
+        # one that never printed the counts), which is what the k of n below allows for.
         right.append(session.right(frame, info["answer"]))
+        if right[-1]:
+            assert any(re.search(rf"{column}\W+{count}\b", out) or out.strip().strip("'\"") == column
+                       for out in info["outputs"]), f"{name} was answered without computing it: {info}"
         print(f"{'OK' if right[-1] else '--'} {name}: {info['answer']!r}")
     assert sum(right) >= FOLLOW_UPS_MIN_RIGHT, right
 
