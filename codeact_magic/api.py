@@ -250,7 +250,8 @@ async def arun(
     before = snapshot(shell)
     context = KernelContext()
     if config.show_variables:
-        context = kernel_context(shell, request, rich=chosen_tactics.context == "rich")
+        context = kernel_context(shell, request, rich=chosen_tactics.context != "names",
+                                 source=chosen_tactics.context == "source")
     # Taken even when not told: the cells before this run are not the next run's.
     cells = recent_cells(shell).take()
     if config.show_cells == "error":

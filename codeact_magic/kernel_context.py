@@ -14,10 +14,13 @@ described, within a time budget. Values under secret-looking names are never sho
 
 from __future__ import annotations
 
+import ast
+import builtins
 import functools
 import inspect
 import os
 import re
+import textwrap
 import time
 import types
 from dataclasses import dataclass
@@ -37,6 +40,10 @@ _DATA_SUFFIXES = {".csv", ".tsv", ".txt", ".json", ".jsonl", ".tab", ".dat", ".x
                   ".parquet", ".feather", ".pkl", ".pickle", ".npy", ".h5", ".hdf5"}
 _TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".json", ".jsonl", ".tab", ".dat"}
 _FILE_LINES, _FILE_LINE_CHARS, _MAX_FILES = 5, 300, 3
+# A function's code is shown (context "source") when it is at most this long, its docstring left
+# out: a one-line body says exactly what a docstring only paraphrases ("tariff_rate (float, in %)"
+# is ``price * tariff_rate / 100``), and a longer one costs more than it tells.
+_SOURCE_LINES, _SOURCE_CHARS = 8, 400
 
 
 # ---- values ----
@@ -98,7 +105,58 @@ def _own(obj: Any) -> bool:
     return module in (None, "__main__", "builtins") or module.startswith("__")
 
 
-def _callable_line(name: str, value: Any, rich: bool) -> str:
+def short_source(value: Any) -> str | None:
+    """The code of the user's own function when it is short, without its docstring (the listing
+    gives that already); None for a class, a lambda (its source is the whole line around it), a
+    function whose code is not to be had or is long, and code that holds what looks like a secret.
+    A decorated function is shown as written (``__wrapped__`` followed)."""
+    if isinstance(value, type) or not _own(value):
+        return None
+    try:
+        function = inspect.unwrap(value)
+    except ValueError:
+        return None
+    if not isinstance(function, types.FunctionType) or function.__name__ == "<lambda>":
+        return None
+    try:
+        text = textwrap.dedent(inspect.getsource(function))
+        tree = ast.parse(text)
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return None
+    node = tree.body[0] if len(tree.body) == 1 else None
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    lines = text.splitlines()
+    first = node.body[0]
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
+            and isinstance(first.value.value, str):
+        if len(node.body) == 1 or first.lineno == node.lineno:
+            return None  # a docstring and nothing else, or all on the def line
+        del lines[first.lineno - 1:first.end_lineno]
+    code = "\n".join(line for line in lines if line.strip())
+    if code.count("\n") >= _SOURCE_LINES or len(code) > _SOURCE_CHARS or has_secret_shape(code) \
+            or _sets_a_secret(tree):
+        return None
+    return code
+
+
+def _sets_a_secret(tree: ast.AST) -> bool:
+    """A string written under a secret-looking name (``password = "..."``, ``token="..."``)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+            if any(isinstance(t, ast.Name) and looks_secret(t.id) for t in node.targets):
+                return True
+        if isinstance(node, ast.keyword) and node.arg and looks_secret(node.arg) \
+                and isinstance(node.value, ast.Constant):
+            return True
+    return False
+
+
+def _shadows_builtin(name: str) -> bool:
+    return not name.startswith("_") and name in vars(builtins)
+
+
+def _callable_line(name: str, value: Any, rich: bool, source: bool = False) -> str:
     kind = "class" if isinstance(value, type) else "function"
     if not rich:
         return f"{name}{_signature(value)}: {kind}"
@@ -106,7 +164,15 @@ def _callable_line(name: str, value: Any, rich: bool) -> str:
         return f"{name}: {kind} from {getattr(value, '__module__', '?')}"
     line = f"{name}{_signature(value)}: {kind}"
     doc = _doc(value)
-    return f"{line}. {doc}" if doc else line
+    line = f"{line}. {doc}" if doc else line
+    if not source:
+        return line
+    if _shadows_builtin(name):
+        # M3ToolEval's travel tools include sum(*args): ``sum(prices)`` then fails in it, and a
+        # model that reads "sum" takes Python's for granted.
+        line += f" (in this kernel, {name} is this function, not Python's builtin {name})"
+    code = short_source(value)
+    return line + "\n" + textwrap.indent(code, "    ") if code else line
 
 
 def _methods(kind: type) -> list[tuple[str, Any]]:
@@ -149,13 +215,13 @@ def _frame(name: str, df: Any, rich: bool) -> str:
     return text
 
 
-def describe_value(name: str, value: Any, rich: bool = True) -> str:
+def describe_value(name: str, value: Any, rich: bool = True, source: bool = False) -> str:
     if looks_secret(name):
         return f"{name}: {type(value).__name__} (value hidden: the name looks secret)"
     kind = type(value)
     if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, types.MethodType, type)) \
             or _is(value, "functools", "partial"):
-        return _callable_line(name, value, rich)
+        return _callable_line(name, value, rich, source)
     if _is(value, "pandas", "DataFrame"):
         return _frame(name, value, rich)
     if _is(value, "pandas", "Series"):
@@ -202,7 +268,7 @@ def user_variables(shell: Any) -> list[tuple[str, Any]]:
     return chosen
 
 
-def variables_part(shell: Any, rich: bool = True, budget: float = TIME_BUDGET) -> str:
+def variables_part(shell: Any, rich: bool = True, budget: float = TIME_BUDGET, source: bool = False) -> str:
     names = user_variables(shell)[-MAX_VARIABLES:]  # only what will be shown is described
     started = time.monotonic()
     lines = []
@@ -211,7 +277,7 @@ def variables_part(shell: Any, rich: bool = True, budget: float = TIME_BUDGET) -
             lines.append(f"- {name}: {type(value).__name__}")
             continue
         try:
-            lines.append("- " + describe_value(name, value, rich))
+            lines.append("- " + describe_value(name, value, rich, source))
         except Exception:
             lines.append(f"- {name}: {type(value).__name__}")
     text = "\n".join(lines)
@@ -313,7 +379,8 @@ def given_names(shell: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
             tuple(name for name, value in listed if not isinstance(value, kinds)))
 
 
-def kernel_context(shell: Any, request: str, rich: bool = True) -> KernelContext:
+def kernel_context(shell: Any, request: str, rich: bool = True, source: bool = False) -> KernelContext:
+    """``source``: short functions of the user's shown with their code (context "source")."""
     functions, data = given_names(shell)
-    return KernelContext(variables_part(shell, rich), files_part(request) if rich else "",
+    return KernelContext(variables_part(shell, rich, source=source), files_part(request) if rich else "",
                          functions, data)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Literal
 
 RequireCode = Literal["never", "first", "always"]
-Context = Literal["names", "rich"]
+Context = Literal["names", "rich", "source"]
 
 
 @dataclass(frozen=True)
@@ -120,8 +120,12 @@ class Tactics:
     # is near (suggestions.py). On DABench no run that met a KeyError was solved; with it, on the whole
     # set, 1 of the 16 it fired in (0 without) and 8 stall stops against 9, at the same tokens.
     suggest: bool = True
-    # What the model is told of the kernel: "names" (a line per variable) or "rich" (callables'
-    # signatures and docs, DataFrames' columns, dtypes and rows, the files the request names).
+    # What the model is told of the kernel: "names" (a line per variable), "rich" (callables'
+    # signatures and docs, DataFrames' columns, dtypes and rows, the files the request names) or
+    # "source" (rich, and the user's short functions with their code, a function that takes a
+    # builtin's name said to be that function). On M3ToolEval's trade tasks the small model divided
+    # a tariff "in %" by 100 before a tool that divides it again, and called the travel tools'
+    # sum(*args) with a list. Off until measured on whole sets.
     context: Context = "rich"
 
 
@@ -170,8 +174,8 @@ def parse(spec: str | Tactics | None) -> Tactics:
             if value not in ("never", "first", "always"):
                 raise ValueError(f"require_code is never, first or always, not {value!r}")
         elif name == "context":
-            if value not in ("names", "rich"):
-                raise ValueError(f"context is names or rich, not {value!r}")
+            if value not in ("names", "rich", "source"):
+                raise ValueError(f"context is names, rich or source, not {value!r}")
         tactics = replace(tactics, **{name: value})
     return tactics
 

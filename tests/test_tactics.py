@@ -859,6 +859,22 @@ def test_a_given_function_defined_again_after_being_told_runs_without_the_defini
         ip.user_ns.pop("price_of", None)
 
 
+def test_the_given_short_functions_code_reaches_the_model_with_context_source(ip, model):
+    assert ip.run_cell("def calculate_tariff(price, tariff_rate):\n"
+                       "    return price * tariff_rate / 100\n").success
+    try:
+        for context, shown in (("rich", False), ("source", True)):
+            model.reset(code("final_answer(calculate_tariff(200, 5))"))
+            run = codeact(ip, model, "Tariff on 200 at 5 %?", f"none,+final_answer,context={context}")
+            assert run.answer == "10.0"
+            request = sent(model, 0)[-1]["content"]
+            assert "calculate_tariff(price, tariff_rate): function" in request
+            assert ("    def calculate_tariff(price, tariff_rate):\n        return price * tariff_rate / 100"
+                    in request) is shown
+    finally:
+        del ip.user_ns["calculate_tariff"]
+
+
 def test_code_that_types_out_given_data_again_does_not_run_once(ip, model, capsys):
     ip.run_cell("sales = [('Oslo', 120), ('Rome', 95), ('Oslo', 143)]")
     try:

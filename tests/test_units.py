@@ -384,6 +384,7 @@ def test_tactics_specs():
     assert t.final_answer and t.require_code == "always" and not t.nudge and t.context == "names"
     assert parse("default,-nudge").nudge is False
     assert parse("default,check=on").check is True
+    assert parse("default,context=source").context == "source"
     assert describe(parse("default,-restate,require_code=first")) == "default,require_code=first,-restate"
     assert parse(describe(parse("none,+check"))) == parse("none,+check")
     for bad in ("default,+bogus", "default,require_code=sometimes", "default,nudge=maybe", "context=all"):
@@ -430,6 +431,56 @@ SHOP_TOKEN = "abcdef123456"
     # The names-only context (the 0.1 loop's) gives one line per name, no docs nor rows.
     names = kernel_context(shell, "anything", rich=False).variables
     assert "Oslo" not in names and "Converts" not in names and "convert(amount" in names
+
+
+def test_context_source_shows_the_users_short_functions_as_their_code():
+    from codeact_magic.kernel_context import kernel_context
+
+    long_body = "\n".join(f"    x += {i}" for i in range(12))
+    shell = _shell_with(f'''
+import functools
+def calculate_tariff(price, tariff_rate):
+    """Calculates the tariff. Arguments: price (float), tariff_rate (float, in %)"""
+    return price * tariff_rate / 100
+def documented(function):
+    @functools.wraps(function)
+    def tool(*args):
+        return function(*args)
+    return tool
+def budget(flight, nights):
+    return flight + 120 * nights
+budget_tool = documented(budget)
+def sum(*args):
+    """Sums the given arguments."""
+    total = 0
+    for a in args:
+        total += a
+    return total
+def long_one(x):
+{long_body}
+    return x
+def login(user):
+    password = "hunter22"
+    return user, password
+square = lambda x: x * x
+''')
+    text = kernel_context(shell, "anything", source=True).variables
+    # The code under the docstring's line, without the docstring.
+    assert ("- calculate_tariff(price, tariff_rate): function. Calculates the tariff. Arguments: price "
+            "(float), tariff_rate (float, in %)\n    def calculate_tariff(price, tariff_rate):\n"
+            "        return price * tariff_rate / 100\n") in text
+    assert '"""' not in text
+    # A wrapped function is shown as written; a builtin's name is said to be the user's function.
+    assert "- budget_tool(flight, nights): function\n    def budget(flight, nights):\n" in text
+    assert ("sum(*args): function. Sums the given arguments. (in this kernel, sum is this function, "
+            "not Python's builtin sum)\n    def sum(*args):\n        total = 0") in text
+    # Long code, a secret in the code and a lambda's line are not shown.
+    assert "x += 3" not in text and "long_one(x): function" in text
+    assert "hunter22" not in text and "login(user): function" in text
+    assert "lambda" not in text and "square(x): function" in text
+    # The rich context (the default) shows no code.
+    rich = kernel_context(shell, "anything").variables
+    assert "return price" not in rich and "not Python's builtin" not in rich and "Calculates the tariff" in rich
 
 
 def test_context_runs_no_user_code_it_cannot_trust():
