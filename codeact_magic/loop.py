@@ -35,7 +35,9 @@ from .run import Run, Step
 from .stall import (looping_line, repeated_step, repeats_last_code, same_error_streak,
                     unchanged_failing_line)
 from .step_frames import frames_used
+from .call_signature import callee_signature
 from .suggestions import suggest
+from .syntax_fault import syntax_fault
 from .tactics import DEFAULT, Tactics, may_be_a_guess
 from .unseen_values import unseen_values
 from .unused_numbers import unused_numbers
@@ -454,18 +456,11 @@ async def codeact_loop(
                         if execution.interrupted:
                             end("stopped", INTERRUPTED)
                             break
-                        if tactics.error_context and step.error is not None and (described := frames_used(
-                                code, getattr(executor.shell, "user_ns", None), said.frames)):
-                            feedback += "\n\n" + prompts.frames_used(described)
-                            run.follow_ups.append("frames")
-                        if tactics.error_values and step.error is not None and (values := failing_values(
-                                execution.error, step.error.where, said.values)):
-                            feedback += "\n\n" + prompts.failing_values(step.error.where, values)
-                            run.follow_ups.append("values")
-                        if tactics.suggest and step.error is not None and (found := suggest(
-                                step.error.ename, step.error.evalue, code, getattr(executor, "shell", None))):
-                            feedback += "\n\n" + prompts.near(found)
-                            run.follow_ups.append("suggest")
+                        if step.error is not None:
+                            for kind, text in _after_error(tactics, prompts, execution, step,
+                                                           getattr(executor, "shell", None), said):
+                                feedback += "\n\n" + text
+                                run.follow_ups.append(kind)
                         answer = execution.answer if execution.error is None else None
                         if execution.answer is not None and answer is None:
                             feedback += ("\n(final_answer() was called, but the step failed after it, "
@@ -604,6 +599,26 @@ def _before_answer(prompts: Prompts, tactics: Tactics, answer: str, request: str
                    from_code: bool, whole: str | None = None) -> str:
     return prompts.before_answer(answer, request, restate=tactics.restate, check=tactics.check,
                                  from_code=from_code, whole=whole)
+
+
+def _after_error(tactics: Tactics, prompts: Prompts, execution: Execution, step: Step, shell: object,
+                 said: _Said) -> list[tuple[str, str]]:
+    """What follows a failed step's error for the model, each with the follow-up it counts as:
+    the DataFrames its code names, the values its failing line works on, what is wrong in a step
+    Python could not read, what the function it called takes, the names near a missing one."""
+    namespace = getattr(shell, "user_ns", None)
+    code, where, added = step.code, step.error.where, []
+    if tactics.error_context and (described := frames_used(code, namespace, said.frames)):
+        added.append(("frames", prompts.frames_used(described)))
+    if tactics.error_values and (values := failing_values(execution.error, where, said.values)):
+        added.append(("values", prompts.failing_values(where, values)))
+    if tactics.syntax_help and (fault := syntax_fault(execution.error, code)):
+        added.append(("syntax", prompts.syntax_fault(fault)))
+    if tactics.signature and (takes := callee_signature(execution.error, code, where, namespace)):
+        added.append(("signature", prompts.call_signature(takes)))
+    if tactics.suggest and (found := suggest(step.error.ename, step.error.evalue, code, shell, execution.error)):
+        added.append(("suggest", prompts.near(found)))
+    return added
 
 
 def _record(execution: Execution, code: str, reply: ModelReply, prompts: Prompts, limits: Limits,

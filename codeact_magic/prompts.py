@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from .call_signature import Signature
 from .failing_line import FailingLine
 from .failing_values import FailedOn, Value
 from .final_answer import is_no_value, is_nothing
 from .suggestions import Near
+from .syntax_fault import SyntaxFault
 
 _INTRO = '''\
 You are a careful Python assistant working inside the user's live Jupyter kernel. You solve the \
@@ -214,6 +216,37 @@ NEAR_SPACES_TEMPLATE = (
     "later one: {owner}.columns = {owner}.columns.str.strip()"
 )
 NEAR_NONE_TEMPLATE = "{owner} has no {kind} {wrong}. It has: {listed}."
+# After an AttributeError: the attribute near the missing one, or the call that does what the
+# missing method was taken for (a builtin that calls the type's hook, the library's function).
+NEAR_ATTRIBUTE_TEMPLATE = "{owner} is a {type} and has no attribute {wrong}; it has {right}: did you mean {owner}.{right}?"
+NEAR_CALL_TEMPLATE = "{owner} is a {type}, which has no method {wrong}: write {call} instead."
+# A NameError for a module not imported, and an import of what the kernel has already.
+NEAR_MODULE_TEMPLATE = "{wrong} is not defined: the module is not imported. Add {right} at the top of the code."
+NEAR_DEFINED_TEMPLATE = (
+    "There is no module {wrong}, but the kernel has {wrong} already (a {type}): use it as it is, "
+    "without an import."
+)
+
+# A call with arguments its function does not take (tactic: signature, call_signature.py).
+SIGNATURE_TEMPLATE = "{call} takes {parameters}"
+SIGNATURE_KEYWORD_TEMPLATE = ": it has no parameter {keyword}"
+
+# A step Python could not read (tactic: syntax_help, syntax_fault.py): none of its lines ran, and
+# for an f-string, the part of it that is wrong.
+NOTHING_RAN_TEMPLATE = (
+    "Python could not read line {number}, so no line of this step ran: nothing was printed and no "
+    "variable was set."
+)
+FSTRING_FIELD_TEMPLATE = (
+    "In the f-string on that line, {field} is not Python code: between { and } an f-string holds "
+    "only an expression (a name, a call), as in f\"total: {total:.2f}\"; the words around it go "
+    "outside the braces."
+)
+FSTRING_QUOTE_TEMPLATE = (
+    "In the f-string on that line, the code between { and } uses the string's own quote {quote}, "
+    "which ends the string before Python 3.12: use the other quote inside, as in "
+    "f\"{row['name']}\"."
+)
 
 # A step passed final_answer() several different values (tactic: one_answer): none is taken.
 MANY_ANSWERS_TEMPLATE = (
@@ -326,6 +359,15 @@ class Prompts:
     near_key: str = NEAR_KEY_TEMPLATE
     near_spaces: str = NEAR_SPACES_TEMPLATE
     near_none: str = NEAR_NONE_TEMPLATE
+    near_attribute: str = NEAR_ATTRIBUTE_TEMPLATE
+    near_call: str = NEAR_CALL_TEMPLATE
+    near_module: str = NEAR_MODULE_TEMPLATE
+    near_defined: str = NEAR_DEFINED_TEMPLATE
+    nothing_ran: str = NOTHING_RAN_TEMPLATE
+    signature: str = SIGNATURE_TEMPLATE
+    signature_keyword: str = SIGNATURE_KEYWORD_TEMPLATE
+    fstring_field: str = FSTRING_FIELD_TEMPLATE
+    fstring_quote: str = FSTRING_QUOTE_TEMPLATE
     cut_length: str = CUT_LENGTH_TEMPLATE
     cut_unclosed: str = CUT_UNCLOSED_TEMPLATE
     cut_loop: str = CUT_LOOP_TEMPLATE
@@ -471,12 +513,39 @@ class Prompts:
             if near.kind == "name":
                 lines.append(self.near_name.replace("{wrong}", near.wrong).replace("{right}", near.right or ""))
                 continue
+            if near.kind in ("module", "defined"):
+                template = self.near_module if near.kind == "module" else self.near_defined
+                lines.append(template.replace("{wrong}", near.wrong).replace("{right}", near.right or "")
+                             .replace("{type}", near.type))
+                continue
+            if near.kind == "attribute":
+                template = self.near_attribute if near.right is not None else self.near_call
+                lines.append(template.replace("{owner}", near.owner).replace("{type}", near.type)
+                             .replace("{wrong}", near.wrong).replace("{right}", near.right or "")
+                             .replace("{call}", near.call or ""))
+                continue
             template = (self.near_spaces if near.spaces else self.near_key if near.right is not None
                         else self.near_none)
             lines.append(template.replace("{owner}", near.owner).replace("{kind}", near.kind)
                          .replace("{wrong}", repr(near.wrong)).replace("{right}", repr(near.right))
                          .replace("{listed}", ", ".join(map(repr, near.listed))))
         return "\n".join(lines)
+
+    def call_signature(self, found: Signature) -> str:
+        """Added to a failed step's feedback: what the function it called takes (call_signature.py)."""
+        text = self.signature.replace("{call}", found.call).replace("{parameters}", found.parameters)
+        if found.keyword is not None:
+            text += self.signature_keyword.replace("{keyword}", found.keyword)
+        return text + "."
+
+    def syntax_fault(self, fault: SyntaxFault) -> str:
+        """Added to the feedback of a step that did not compile (syntax_fault.py)."""
+        parts = [self.nothing_ran.replace("{number}", str(fault.number))]
+        if fault.field is not None:
+            parts.append(self.fstring_field.replace("{field}", fault.field))
+        elif fault.quote is not None:
+            parts.append(self.fstring_quote.replace("{quote}", fault.quote))
+        return "\n".join(parts)
 
     def line_unchanged(self, where: FailingLine) -> str:
         """Added to a step's error feedback: it failed on the same line as the step before."""

@@ -119,7 +119,20 @@ class Tactics:
     # the code names (' WINDSPEED', as a CSV header "a, b" makes it), or what it has when nothing
     # is near (suggestions.py). On DABench no run that met a KeyError was solved; with it, on the whole
     # set, 1 of the 16 it fired in (0 without) and 8 stall stops against 9, at the same tokens.
+    # Also an AttributeError (the near attribute, or the call that does it: abs(z) for an array's
+    # missing .abs()), a module used but not imported, a module import of what the kernel has.
     suggest: bool = True
+    # A step Python could not read: the model is told that none of its lines ran (its traceback
+    # names one line, and the small model took the lines above it for done), and for an f-string,
+    # the {...} in it that is not an expression, or the string's own quote used inside it before
+    # Python 3.12 (syntax_fault.py): CPython 3.11 says "f-string: invalid syntax" and points at
+    # the string's start. Off until measured.
+    syntax_help: bool = False
+    # A failed call whose arguments its function does not take (an unexpected keyword, one
+    # missing, one too many) is followed by that function's parameters, looked up without running
+    # anything (call_signature.py): scikit-learn's mean_squared_error lost ``squared`` in 1.6, the
+    # small model remembers it, and the error does not even name the function. Off until measured.
+    signature: bool = False
     # What the model is told of the kernel: "names" (a line per variable), "rich" (callables'
     # signatures and docs, DataFrames' columns, dtypes and rows, the files the request names) or
     # "source" (rich, and the user's short functions with their code, a function that takes a
@@ -135,7 +148,7 @@ NONE = Tactics(final_answer=False, require_code="never", nudge=False, act_first=
                keep_given=False, drop_given=False, unseen_data=False, restate=False, unused_numbers=False, answer_form=False, fill_form=False, check=False,
                stall_warning=False, same_line=False, resample=False, fresh_start=False, error_context=False,
                error_values=False, show_expressions=False,
-               suggest=False, one_answer=False,
+               suggest=False, syntax_help=False, signature=False, one_answer=False,
                context="names")
 _BASES = {"default": DEFAULT, "none": NONE}
 

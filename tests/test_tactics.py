@@ -511,6 +511,63 @@ def test_a_missing_column_or_name_is_followed_by_the_near_one_the_kernel_has(ip,
     assert "It has:" not in sent(model, 1)[-1]["content"]
 
 
+def test_a_missing_method_is_followed_by_the_call_that_does_it(ip, model):
+    # What scipy's zscore returns is an array, which has no .abs() (a Series has).
+    model.reset(code("import numpy as np\nz = np.array([-4.0, 1.0, 0.5])\nprint(int((z.abs() > 3).sum()))"),
+                code("print(int((abs(z) > 3).sum()))"), "1")
+    run = codeact(ip, model, "how many |z| > 3", "none,+suggest")
+    told = sent(model, 1)[-1]["content"]
+    assert "AttributeError: 'numpy.ndarray' object has no attribute 'abs'" in told
+    assert told.endswith("z is a numpy.ndarray, which has no method abs: write abs(z) instead.")
+    assert run.steps[-1].output == "1" and run.follow_ups == ["suggest"]
+
+
+def test_a_call_with_a_keyword_its_function_lacks_is_followed_by_what_it_takes(ip, model):
+    # As scikit-learn 1.6's mean_squared_error, which lost squared=: a check by Signature.bind,
+    # whose error names no function.
+    ip.run_cell("import functools, inspect\n"
+                "def _checked(function):\n"
+                "    @functools.wraps(function)\n"
+                "    def wrapper(*args, **kwargs):\n"
+                "        inspect.signature(function).bind(*args, **kwargs)\n"
+                "        return sum((a - b) ** 2 for a, b in zip(*args)) / len(args[0])\n"
+                "    return wrapper\n"
+                "@_checked\n"
+                "def mean_squared_error(y_true, y_pred, *, sample_weight=None, multioutput='uniform_average'):\n"
+                "    pass\n")
+    model.reset(code("print(mean_squared_error([1.0, 3.0], [1.0, 1.0], squared=False))"),
+                code("print(mean_squared_error([1.0, 3.0], [1.0, 1.0]) ** 0.5)"), "1.414")
+    run = codeact(ip, model, "rmse", "none,+signature")
+    told = sent(model, 1)[-1]["content"]
+    assert "TypeError: got an unexpected keyword argument 'squared'" in told
+    assert told.endswith("mean_squared_error takes (y_true, y_pred, *, sample_weight=None, "
+                         "multioutput='uniform_average'): it has no parameter squared.")
+    assert run.steps[-1].output.startswith("1.414") and run.follow_ups == ["signature"]
+    # Without the tactic, the error alone.
+    model.reset(code("print(mean_squared_error([1.0], [1.0], squared=False))"), "Stop.")
+    codeact(ip, model, "rmse", "none")
+    assert "takes (" not in sent(model, 1)[-1]["content"]
+
+
+def test_a_step_python_cannot_read_is_said_to_have_run_no_line_and_its_wrong_field_shown(ip, model):
+    ip.user_ns.pop("mean_age", None)
+    model.reset(code("mean_age = 29.7\nprint(mean_age)\nfinal_answer(f\"{@mean_age[{mean_age}]}\")"),
+                code("mean_age = 29.7\nfinal_answer(f\"@mean_age[{mean_age}]\")"))
+    run = codeact(ip, model, "mean age, as @mean_age[value]", "none,+final_answer,+syntax_help")
+    told = sent(model, 1)[-1]["content"]
+    assert "SyntaxError" in told
+    assert told.endswith(
+        "Python could not read line 3, so no line of this step ran: nothing was printed and no variable "
+        "was set.\nIn the f-string on that line, {@mean_age[{mean_age}]} is not Python code: between { "
+        "and } an f-string holds only an expression (a name, a call), as in f\"total: {total:.2f}\"; the "
+        "words around it go outside the braces.")
+    assert run.status == "answered" and run.answer == "@mean_age[29.7]" and run.follow_ups == ["syntax"]
+    # Without the tactic, the error alone.
+    model.reset(code("print(f\"{@x}\")"), "Stop.")
+    codeact(ip, model, "x", "none")
+    assert "could not read" not in sent(model, 1)[-1]["content"]
+
+
 def _count_max(counts):
     """A tool that takes a dict of counts."""
     return max(counts, key=counts.get)

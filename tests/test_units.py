@@ -638,3 +638,154 @@ def test_a_key_error_is_read_in_each_form_pandas_and_dicts_raise_it():
     assert suggest("KeyError", "0", "prices[0]", shell) == []
     assert suggest("NameError", "name 'zebra' is not defined", "zebra", shell) == []
     assert suggest("ValueError", "'pear'", "prices['pear']", shell) == []
+
+
+def test_a_module_not_imported_gets_its_import_and_an_import_of_a_kernel_function_is_told_so():
+    from types import SimpleNamespace
+
+    from codeact_magic.prompts import Prompts
+    from codeact_magic.suggestions import suggest
+
+    shell = SimpleNamespace(user_ns={"calculator": lambda expression: 0, "maths_score": 3})
+    # The standard library, an installed library's usual alias; a near variable comes first.
+    assert Prompts().near(suggest("NameError", "name 'math' is not defined", "math.sqrt(2)", shell)) == \
+        "math is not defined: the module is not imported. Add import math at the top of the code."
+    assert suggest("NameError", "name 'np' is not defined", "np.mean(x)", shell)[0].right == "import numpy as np"
+    assert suggest("NameError", "name 'maths_scor' is not defined", "maths_scor", shell)[0].right == "maths_score"
+    assert suggest("NameError", "name 'no_such_module_here' is not defined", "no_such_module_here.f()", shell) == []
+    # A module's name not used as a module (a list called numbers, never assigned): nothing.
+    assert suggest("NameError", "name 'numbers' is not defined", "print(sum(numbers))", shell) == []
+    # "from calculator import calculator", for a function in the kernel.
+    found = suggest("ModuleNotFoundError", "No module named 'calculator'", "from calculator import calculator", shell)
+    assert Prompts().near(found) == ("There is no module calculator, but the kernel has calculator already "
+                                     "(a function): use it as it is, without an import.")
+    assert suggest("ModuleNotFoundError", "No module named 'selenium'", "import selenium", shell) == []
+
+
+def test_a_call_with_arguments_its_function_does_not_take_is_shown_what_it_takes():
+    import functools
+    import inspect
+
+    import pandas as pd
+    from sklearn.impute import SimpleImputer
+    from scipy import stats
+
+    from codeact_magic.call_signature import Signature, callee_signature
+    from codeact_magic.failing_line import FailingLine
+
+    def f(a):
+        return a
+
+    def checked(function):
+        # How scikit-learn checks arguments: Signature.bind, whose message names no function.
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            inspect.signature(function).bind(*args, **kwargs)
+            return function(*args, **kwargs)
+        return wrapper
+
+    @checked
+    def mean_squared_error(y_true, y_pred, *, sample_weight=None, multioutput="uniform_average"):
+        return 0.0
+
+    namespace = {"mean_squared_error": mean_squared_error, "SimpleImputer": SimpleImputer, "stats": stats,
+                 "frame": pd.DataFrame({"a": [1]}), "f": f, "secret_client": f}
+
+    def takes(code):
+        try:
+            exec(code, dict(namespace))
+        except TypeError as error:
+            lines = code.splitlines()
+            return callee_signature(error, code, FailingLine(len(lines), lines[-1].strip()), namespace)
+        raise AssertionError(f"{code!r} raised no TypeError")
+
+    # A message that names no function: the call that passes the keyword.
+    assert takes("y = [1.0, 2.0]\nrmse = mean_squared_error(y, y, squared=False)") == Signature(
+        "mean_squared_error", "(y_true, y_pred, *, sample_weight=None, multioutput='uniform_average')", "squared")
+    # A class: its __init__'s parameters; a module's function; a method read off an instance
+    # (statically, without its first parameter and annotations); a function of the user's.
+    assert takes("SimpleImputer(strategy='knn', n_neighbors=3)").parameters.startswith("(*, missing_values=nan,")
+    assert takes("stats.ttest_ind([1, 2], [3, 4], variance=False)").call == "stats.ttest_ind"
+    assert takes("frame.apply()").parameters.startswith("(func, axis=0, raw=False")
+    assert takes("print(f(1, 2))") == Signature("f", "(a)")
+    # Another TypeError, a builtin with no text signature, a secret-looking name: nothing.
+    assert takes("len(5)") is None
+    assert takes("'abc'.find('a', start=1)") is None
+    assert takes("secret_client(1, 2)") is None
+
+
+def _attribute_error(code: str, namespace: dict) -> AttributeError:
+    try:
+        exec(code, dict(namespace))
+    except AttributeError as error:
+        return error
+    raise AssertionError(f"{code!r} raised no AttributeError")
+
+
+def test_a_missing_attribute_is_followed_by_the_near_one_or_the_call_that_does_it():
+    from types import SimpleNamespace
+
+    import numpy as np
+    import pandas as pd
+
+    from codeact_magic.suggestions import suggest
+
+    namespace = {"np": np, "z": np.zeros(3), "s": pd.Series([1.5]), "text": "abc",
+                 "frame": pd.DataFrame({"a": [1]}), "api_token": np.zeros(2)}
+    shell = SimpleNamespace(user_ns=namespace)
+
+    def told(code):
+        error = _attribute_error(code, namespace)
+        return [(n.owner, n.type, n.right, n.call) for n in suggest("AttributeError", str(error), code, shell, error)]
+
+    # What stats.zscore returns has no .abs() (a Series has): the builtin that calls its __abs__.
+    assert told("outliers = z.abs() > 3") == [("z", "numpy.ndarray", None, "abs(z)")]
+    assert told("print((z - 1).abs())") == [("(z - 1)", "numpy.ndarray", None, "abs(z - 1)")]
+    # A function of that name in the object's library, spelt as the kernel imported it.
+    assert told("z.isnan()") == [("z", "numpy.ndarray", None, "np.isnan(z)")]
+    # A near attribute, as CPython's "Did you mean".
+    assert told("s.to_lst()") == [("s", "pandas.Series", "to_list", None)]
+    # Nothing to say: a class of that name (np.dtype), a hook every object has (a str read as a
+    # Series: str(text) would not help), a name nothing is near, a secret-looking owner.
+    assert told("frame['a'].dtype.dtype") == []
+    assert told("text.str.contains('a')") == []
+    assert told("s.total_seconds()") == []
+    assert told("api_token.abs()") == []
+    # Without the exception (an error from another kernel), nothing either.
+    assert suggest("AttributeError", "'numpy.ndarray' object has no attribute 'abs'", "z.abs()", shell) == []
+
+
+def test_a_step_python_cannot_read_is_told_which_part_of_its_f_string_is_wrong():
+    import sys
+
+    from codeact_magic.syntax_fault import SyntaxFault, syntax_fault
+
+    def fault(code):
+        try:
+            compile(code, "<step>", "exec")
+        except SyntaxError as error:
+            return syntax_fault(error, code)
+        return "compiles"
+
+    # DABench: the answer's form wrapped in one more pair of braces, closed or never.
+    assert fault('x = 1\nfinal_answer(f"{@mean[{x}]} @std[{x}]")') == SyntaxFault(2, field="{@mean[{x}]}")
+    cut = fault('final_answer(f"{@mean[{x}]: The mean should be a single real number rounded to two '
+                'decimal places, as the request asks.")')
+    assert cut.field.startswith("{@mean[{x}]: The mean") and cut.field.endswith("…") and len(cut.field) == 80
+    assert fault('print(f"{}")') == SyntaxFault(1, field="{}")
+    # Conversions, format specs, "=", nested brackets and strings, escaped braces: good fields; the
+    # fault is found in the next f-string, and a plain string that looks like a field is passed over.
+    assert fault("print(f'{a!r:>{w}} {b=} {d[\"k\"]:.2f} {{x}} {x if y else \"a:b\"}', '{@', f'{@b}')") == \
+        SyntaxFault(1, field="{@b}")
+    # The string's own quote inside a field: an error before Python 3.12 only.
+    nested = 'print(f"{row["name"]}")\n'
+    if sys.version_info < (3, 12):
+        assert fault(nested) == SyntaxFault(1, quote='"')
+    else:
+        assert fault(nested) == "compiles"
+    # Another syntax error: the line alone; in a comment, nothing is read.
+    assert fault("x = 1 +\ny = 2 # f'{@'") == SyntaxFault(1)
+    assert fault("x = 1\ny = = 2 # f'{@'") == SyntaxFault(2)
+    assert fault("if x\n    pass") == SyntaxFault(1)
+    # Not a syntax error: nothing.
+    assert syntax_fault(ValueError("no"), "x") is None
