@@ -26,6 +26,9 @@ class Delivered:
     # The other answers the same step passed before this one, where they differ from it: a step
     # that hands over every candidate ("DNA: …", "mRNA: …", "length: …") has not chosen one.
     others: tuple[str, ...] = ()
+    # The values of one call given several (``final_answer("Not Normal", p)``): the parts of one
+    # answer, in order; ``text`` is them joined by spaces.
+    parts: tuple[str, ...] = ()
 
 
 def as_text(value: Any) -> str:
@@ -74,13 +77,17 @@ class Slot:
     def function(self) -> Any:
         slot = self
 
-        def final_answer(answer: Any) -> None:
+        def final_answer(answer: Any, *more: Any) -> None:
             """End the task with ``answer``: the value the user gets, in the form the request asks
             for (a number, a string, a list...). Call it once the output shows the result."""
-            text = as_text(answer)
+            # Several values are taken as the parts of one answer: the small model passed an
+            # answer's two parts as two arguments, met a TypeError, and ended on neither.
+            parts = tuple(as_text(v) for v in (answer, *more)) if more else ()
+            text = " ".join(parts) if parts else as_text(answer)
+            value = (answer, *more) if more else answer
             before = slot.delivered
             others = () if before is None else (*before.others, before.text)
-            slot.delivered = Delivered(answer, text, tuple(dict.fromkeys(o for o in others if o != text)))
+            slot.delivered = Delivered(value, text, tuple(dict.fromkeys(o for o in others if o != text)), parts)
 
         return final_answer
 

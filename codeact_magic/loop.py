@@ -197,9 +197,9 @@ async def codeact_loop(
         said.told = f"{said.told}\n{message}" if message else said.told
         return FollowUp(kind, message)
 
-    def form_follow_up(answer: str, missing: list[str], message: str) -> FollowUp:
+    def form_follow_up(answer: str, missing: list[str], message: str, parts: tuple[str, ...] = ()) -> FollowUp:
         told = follow_up("form", message)
-        if tactics.fill_form and filled_form(answer, missing):
+        if tactics.fill_form and filled_form(answer, missing, parts):
             run.follow_ups.append("filled")  # counted apart, to measure it
         return told
 
@@ -481,9 +481,10 @@ async def codeact_loop(
                             said.formed = said.reviewed = True
                             said.pending = (answer.text, index)
                             message = with_unused(prompts.wrong_form(answer.text, form.text, missing,
-                                                                     from_code=True, fill=tactics.fill_form))
+                                                                     from_code=True, fill=tactics.fill_form,
+                                                                     parts=answer.parts))
                             chat.say("user", feedback + "\n\n" + message)
-                            yield form_follow_up(answer.text, missing, message)
+                            yield form_follow_up(answer.text, missing, message, answer.parts)
                         elif answer is not None and (_review_due(tactics, said, run,
                                                                  formless=states_form is None)
                                                      or whole or nothing):

@@ -6,6 +6,7 @@ user's template may contain literal braces, as Python code in a one-shot example
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from .call_signature import Signature
@@ -311,14 +312,34 @@ CUT_UNCLOSED_TEMPLATE = (
 )
 
 
-def filled_form(answer: str, missing: list[str]) -> str | None:
+_NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.])")
+
+
+def filled_form(answer: str, missing: list[str], parts: tuple[str, ...] = ()) -> str | None:
     """``answer`` put in the form, when the form lacks one literal part (``@mean[``, ``Answer:``)
     and the answer is one value: a word or number, nothing of a form of its own (no space, ``@``
-    or bracket). None otherwise: which value goes in which slot is for the model to say, and no
-    answer at all (None, NaN) is put in a form: the model gave ``@price[None]`` back as its answer."""
+    or bracket), or one number with a unit of a word or two; or when every slot of the form is
+    missing and ``parts``, the values of one final_answer() call, are one per slot (in the form's
+    order). None otherwise: which value goes in which slot is for the model to say, and no answer
+    at all (None, NaN) is put in a form: the model gave ``@price[None]`` back as its answer."""
+    if len(parts) > 1:
+        # The values of one final_answer() call, one per slot of the form, in the form's order.
+        values = [p.strip().strip("'\"") for p in parts]
+        if (len(values) != len(missing) or not all(m.endswith("[") for m in missing)
+                or any(is_no_value(v) or any(c in "@[]\n" for c in v) for v in values)):
+            return None
+        return " ".join(f"{m}{v}]" for m, v in zip(missing, values))
     value = answer.strip().strip("'\"")
-    if len(missing) != 1 or is_no_value(value) or any(c.isspace() or c in "@[]" for c in value):
+    if len(missing) != 1 or is_no_value(value) or "@" in value or "[" in value or "]" in value:
         return None
+    if any(c.isspace() for c in value):
+        # One number with its unit ("20 outliers", "12.89 %"): the number is the value. On DABench
+        # the small model gave such an answer back unchanged, shown the form alone.
+        numbers = _NUMBER.findall(value)
+        rest = _NUMBER.sub(" ", value)
+        if len(numbers) != 1 or any(c.isdigit() for c in rest) or len(re.findall(r"[^\W\d_]+", rest)) > 2:
+            return None
+        value = numbers[0]
     marker = missing[0]
     return f"{marker}{value}]" if marker.endswith("[") else f"{marker} {value}"
 
@@ -438,7 +459,7 @@ class Prompts:
         return text.replace("{request}", request.strip()).replace("{answer}", answer.strip())
 
     def wrong_form(self, answer: str, form: str, missing: list[str], *, from_code: bool,
-                   fill: bool = True) -> str:
+                   fill: bool = True, parts: tuple[str, ...] = ()) -> str:
         """The answer lacks ``missing``, literal parts of the ``form`` the request gives; ``fill``:
         show the answer put in the form where that is unambiguous (tactic fill_form)."""
         how = ("call final_answer with the whole answer, as one string in that form" if from_code
@@ -447,7 +468,7 @@ class Prompts:
         text = (self.form.replace("{answer}", repr(shown) if "\n" not in shown else f"\n{shown}\n")
                 .replace("{form}", form.strip()).replace("{missing}", ", ".join(missing))
                 .replace("{how}", how))
-        if fill and (filled := filled_form(answer, missing)) is not None:
+        if fill and (filled := filled_form(answer, missing, parts)) is not None:
             text += self.form_filled.replace(
                 "{filled}", f"final_answer({filled!r})" if from_code else filled)
         return text

@@ -313,10 +313,25 @@ def test_the_form_is_not_filled_in_where_the_values_could_go_in_more_than_one_wa
     assert told.endswith("It lacks @total[, @product[. Give the same values in exactly that form: call "
                          "final_answer with the whole answer, as one string in that form.")
     assert run.answer == "@total[13] @product[42]"
-    # One slot, but an answer of more than one word: which part is the value is the model's to say.
-    model.reset(code("final_answer('42 in all')"), code("final_answer('@total[42]')"))
+    # One slot, but an answer of two numbers: which is the value is the model's to say.
+    model.reset(code("final_answer('42 of 60')"), code("final_answer('@total[42]')"))
     run = codeact(ip, model, FORM_REQUEST, "none,+final_answer,+answer_form,+fill_form")
     assert "That is:" not in sent(model, 1)[-1]["content"] and run.answer == "@total[42]"
+
+
+def test_values_given_to_final_answer_as_separate_parts_are_shown_put_in_the_form(ip, model):
+    two_slots = "Total and product of 6 and 7?\n\nAnswer format: @total[value] @product[value]"
+    # Two arguments: the parts of one answer (a TypeError before), one per slot in the form's order.
+    model.reset(code("final_answer(13, 42)"), code("final_answer('@total[13] @product[42]')"))
+    run = codeact(ip, model, two_slots, "none,+final_answer,+answer_form,+fill_form")
+    told = sent(model, 1)[-1]["content"]
+    assert "final_answer received: 13 42" in told and "TypeError" not in told
+    assert told.endswith("That is: final_answer('@total[13] @product[42]')")
+    assert run.answer == "@total[13] @product[42]" and run.follow_ups == ["form", "filled"]
+    # A number with its unit, for one slot: the number.
+    model.reset(code("final_answer('42 units')"), code("final_answer('@total[42]')"))
+    run = codeact(ip, model, FORM_REQUEST, "none,+final_answer,+answer_form,+fill_form")
+    assert sent(model, 1)[-1]["content"].endswith("That is: final_answer('@total[42]')")
 
 
 def test_an_answer_in_words_not_in_the_form_is_shown_it_and_one_in_it_is_not(ip, model):

@@ -215,8 +215,21 @@ def test_one_value_is_shown_put_in_the_form_but_no_answer_at_all_is_not():
 
     assert filled_form("12.5", ["@price["]) == "@price[12.5]"
     assert filled_form("'Paris'", ["Answer:"]) == "Answer: Paris"
-    # Two values, or no value (what a lookup that missed hands over): for the model to say.
+    # One number with its unit: the number.
+    assert filled_form("20 outliers", ["@outlier_count["]) == "@outlier_count[20]"
+    assert filled_form("12.89 %", ["@mean_value["]) == "@mean_value[12.89]"
+    assert filled_form("-1.5e-3 per day", ["Answer:"]) == "Answer: -1.5e-3"
+    # Two values, a sentence around a number, or no value (what a lookup that missed hands over):
+    # for the model to say.
     assert filled_form("1.0 2.0", ["@price["]) is None
+    assert filled_form("The top 3 cities are in Asia", ["@region["]) is None
+    assert filled_form("Not Normal", ["@result["]) is None
+    assert filled_form("0.5 [normal]", ["@p["]) is None
+    # The values of one final_answer() call, one per slot, in the form's order.
+    assert filled_form("Not Normal 0.000", ["@result[", "@p_value["], ("Not Normal", "0.000")) == \
+        "@result[Not Normal] @p_value[0.000]"
+    assert filled_form("a b c", ["@result[", "@p_value["], ("a", "b", "c")) is None
+    assert filled_form("a None", ["@result[", "@p_value["], ("a", "None")) is None
     for nothing in ("None", "nan", "", "''", "[]"):
         assert filled_form(nothing, ["@price["]) is None and filled_form(nothing, ["Answer:"]) is None
 
