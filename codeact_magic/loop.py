@@ -617,7 +617,8 @@ def _after_error(tactics: Tactics, prompts: Prompts, execution: Execution, step:
         added.append(("syntax", prompts.syntax_fault(fault)))
     if tactics.signature and (takes := callee_signature(execution.error, code, where, namespace)):
         added.append(("signature", prompts.call_signature(takes)))
-    if tactics.suggest and (found := suggest(step.error.ename, step.error.evalue, code, shell, execution.error)):
+    if tactics.suggest and (found := suggest(step.error.ename, step.error.evalue, code, shell, execution.error,
+                                             attributes=tactics.attribute_help)):
         added.append(("suggest", prompts.near(found)))
     return added
 

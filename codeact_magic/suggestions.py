@@ -9,12 +9,13 @@ up where the step left them: the kernel's variables for a name; the columns of t
 the keys of the dicts (or of the dicts a list holds), that the step's code names, for a key (tactic:
 ``suggest``).
 
-An ``AttributeError`` gets CPython's near attribute, else the function that does what the missing
-method was taken for: the builtin that calls the type's own hook (``z.abs()`` fails on a numpy
+An ``AttributeError`` (tactic ``attribute_help``) gets CPython's near attribute, else the function
+that does what the missing method was taken for: the builtin that calls the type's own hook (``z.abs()`` fails on a numpy
 array, ``abs(z)`` works: it calls ``ndarray.__abs__``), or the function of that name in the
 object's library (``np.isnan(x)``). On DABench the small model wrote ``stats.zscore(...).abs()``
 in 6 of the 156 questions (a pandas Series has ``.abs()``, the array zscore returns has not),
-"converted it to a Series" in words and sent the same line: 1 of the 6 solved.
+"converted it to a Series" in words and sent the same line: 1 of the 6 solved (with the hint, 0:
+the model sent its line again, then dropped the abs).
 
 A ``NameError`` for a module (``math`` used, never imported) gets the import, as CPython 3.12's
 "Did you forget to import 'math'?"; a ``ModuleNotFoundError`` for what the kernel already has
@@ -59,14 +60,15 @@ class Near:
     call: str | None = None
 
 
-def suggest(ename: str, evalue: str, code: str, shell: Any, error: BaseException | None = None) -> list[Near]:
-    """What the missing names of a ``NameError``, ``KeyError`` or ``AttributeError`` (``error``,
-    the exception itself) were near, among the user's variables in ``shell`` (the kernel's shell,
-    where it runs in this process; else None)."""
+def suggest(ename: str, evalue: str, code: str, shell: Any, error: BaseException | None = None, *,
+            attributes: bool = False) -> list[Near]:
+    """What the missing names of a ``NameError``, ``KeyError`` or (with ``attributes``) an
+    ``AttributeError`` (``error``, the exception itself) were near, among the user's variables in
+    ``shell`` (the kernel's shell, where it runs in this process; else None)."""
     if getattr(shell, "user_ns", None) is None:
         return []
     namespace = dict(user_variables(shell))
-    if ename == "AttributeError":
+    if ename == "AttributeError" and attributes:
         near = _attribute(error, code, shell.user_ns)
         return [near] if near is not None else []
     if ename == "NameError":

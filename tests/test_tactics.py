@@ -530,11 +530,15 @@ def test_a_missing_method_is_followed_by_the_call_that_does_it(ip, model):
     # What scipy's zscore returns is an array, which has no .abs() (a Series has).
     model.reset(code("import numpy as np\nz = np.array([-4.0, 1.0, 0.5])\nprint(int((z.abs() > 3).sum()))"),
                 code("print(int((abs(z) > 3).sum()))"), "1")
-    run = codeact(ip, model, "how many |z| > 3", "none,+suggest")
+    run = codeact(ip, model, "how many |z| > 3", "none,+suggest,+attribute_help")
     told = sent(model, 1)[-1]["content"]
     assert "AttributeError: 'numpy.ndarray' object has no attribute 'abs'" in told
     assert told.endswith("z is a numpy.ndarray, which has no method abs: write abs(z) instead.")
     assert run.steps[-1].output == "1" and run.follow_ups == ["suggest"]
+    # Without attribute_help, suggest says nothing of an attribute.
+    model.reset(code("print(int((z.abs() > 3).sum()))"), "Stop.")
+    codeact(ip, model, "how many |z| > 3", "none,+suggest")
+    assert "no method abs" not in sent(model, 1)[-1]["content"]
 
 
 def test_a_call_with_a_keyword_its_function_lacks_is_followed_by_what_it_takes(ip, model):

@@ -749,7 +749,8 @@ def test_a_missing_attribute_is_followed_by_the_near_one_or_the_call_that_does_i
 
     def told(code):
         error = _attribute_error(code, namespace)
-        return [(n.owner, n.type, n.right, n.call) for n in suggest("AttributeError", str(error), code, shell, error)]
+        return [(n.owner, n.type, n.right, n.call)
+                for n in suggest("AttributeError", str(error), code, shell, error, attributes=True)]
 
     # What stats.zscore returns has no .abs() (a Series has): the builtin that calls its __abs__.
     assert told("outliers = z.abs() > 3") == [("z", "numpy.ndarray", None, "abs(z)")]
@@ -764,8 +765,11 @@ def test_a_missing_attribute_is_followed_by_the_near_one_or_the_call_that_does_i
     assert told("text.str.contains('a')") == []
     assert told("s.total_seconds()") == []
     assert told("api_token.abs()") == []
-    # Without the exception (an error from another kernel), nothing either.
-    assert suggest("AttributeError", "'numpy.ndarray' object has no attribute 'abs'", "z.abs()", shell) == []
+    # Without the exception (an error from another kernel), or asked for no attributes: nothing.
+    assert suggest("AttributeError", "'numpy.ndarray' object has no attribute 'abs'", "z.abs()", shell,
+                   attributes=True) == []
+    error = _attribute_error("z.abs()", namespace)
+    assert suggest("AttributeError", str(error), "z.abs()", shell, error) == []
 
 
 def test_a_step_python_cannot_read_is_told_which_part_of_its_f_string_is_wrong():
