@@ -45,6 +45,8 @@ from .window import fit
 
 STOPPED_BY_USER = "Stopped with the Stop button."
 INTERRUPTED = "Stopped by the kernel's interrupt."
+ECHOED_TWICE = ("Stopped: the model copied the loop's message back twice instead of answering, so this "
+                "run has no answer. Run the cell again, or try a stronger model.")
 DECLINED = ("The user declined to run that code. Do not run it; propose something else, "
             "or answer in plain words.")
 
@@ -228,6 +230,11 @@ async def codeact_loop(
         known = "\n".join([run.request, *chat.said(), *(s.output for s in run.steps)])
         return echoes(prompts.without_echo(confirmed(text)), said.told, prompts.templates(), known)
 
+    def hands_back_the_loop(answer: str) -> bool:
+        """A value code handed to final_answer() is the loop's own message: only the request can
+        hold such words legitimately (the model's code and its output hold them now)."""
+        return echoes(prompts.without_echo(answer), said.told, prompts.templates(), run.request)
+
     def keep_pending() -> None:
         """End on the value code handed to final_answer(), under review: it came from code that ran."""
         assert said.pending is not None
@@ -342,9 +349,7 @@ async def codeact_loop(
                         if said.pending and not is_no_value(said.pending[0]):
                             keep_pending()
                         else:
-                            end("stopped", "Stopped: the model copied the loop's message back twice "
-                                           "instead of answering, so this run has no answer. Run the "
-                                           "cell again, or try a stronger model.")
+                            end("stopped", ECHOED_TWICE)
 
                     case Answer(text) if tactics.nudge and not run.steps and not said.nudged \
                             and may_be_a_guess(text):
@@ -475,6 +480,20 @@ async def codeact_loop(
                                 feedback += "\n\n" + prompts.many_answers(values)
                                 run.follow_ups.append("answers")
                                 answer = None
+                        if answer is not None and hands_back_the_loop(answer.text):
+                            # Its code handed final_answer() the loop's own message (M3ToolEval's
+                            # web runs: "None is no answer: ..." as a string): no answer either.
+                            answer = None
+                            if not said.echoed:
+                                said.echoed, said.explore = True, tactics.resample
+                                feedback += "\n\n" + prompts.echoed_answer
+                                run.follow_ups.append("echo")
+                            elif said.pending and not is_no_value(said.pending[0]):
+                                keep_pending()
+                                break
+                            else:
+                                end("stopped", ECHOED_TWICE)
+                                break
                         whole = _whole_due(tactics, said, answer.value) if answer is not None else None
                         nothing = answer is not None and _nothing_due(tactics, said, answer.text)
                         if answer is not None and not nothing and (missing := wrong_form(answer.text)):

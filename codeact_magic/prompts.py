@@ -269,6 +269,11 @@ ECHO_TEMPLATE = (
     "Your reply only copied my message back. Reply with a short code block to run, or with your "
     "answer in your own words."
 )
+# The model's code handed final_answer() the loop's message: not taken.
+ECHO_ANSWER_TEMPLATE = (
+    "final_answer() was given my message back, not your answer, so it was not taken. Call it with "
+    "the result your code finds, or answer in your own words."
+)
 # The model's code defined again what the user gave (tactic: keep_given); it did not run.
 GIVEN_TEMPLATE = (
     "Your code defines {names} again, but the kernel already has {them} (listed with the request), "
@@ -394,6 +399,7 @@ class Prompts:
     cut_loop: str = CUT_LOOP_TEMPLATE
     empty: str = EMPTY_TEMPLATE
     echoed: str = ECHO_TEMPLATE
+    echoed_answer: str = ECHO_ANSWER_TEMPLATE
     foreign: str = FOREIGN_TEMPLATE
     given: str = GIVEN_TEMPLATE
     given_suggestion: str = GIVEN_SUGGESTION_TEMPLATE

@@ -758,6 +758,15 @@ def test_a_reply_that_copies_the_loops_message_is_not_the_answer(ip, model):
         run = codeact(ip, model, "Price of the wand?", "default,+restate_formless", "--new")
         assert run.status == "answered" and run.answer == "12.5" and run.answer_step == 1
         assert run.follow_ups == ["review", "echo"]
+        # Handed to final_answer() by code (M3ToolEval's web runs), the same: not taken, then the stop.
+        model.reset(code("final_answer(None)"), code(f"final_answer({nothing!r})"),
+                    code(f"message = {nothing!r}\nfinal_answer(message)"))
+        run = codeact(ip, model, "Price of the wand?", "default", "--new")
+        assert sent(model, 2)[-1]["content"].endswith(
+            "final_answer() was given my message back, not your answer, so it was not taken. Call it "
+            "with the result your code finds, or answer in your own words.")
+        assert run.status == "stopped" and run.answer is None and len(run.steps) == 3
+        assert run.follow_ups == ["review", "nothing", "echo"] and "copied the loop's message back twice" in run.note
         # An answer confirmed in the same words, which the review quoted, is no copy; nor is one that
         # quotes the request.
         said = "The city with the largest total amount of sales this year is Rome."
