@@ -78,12 +78,13 @@ def _names(function: Any, bound: bool) -> set[str]:
 
 
 def _calls_on(code: str, number: int) -> list[ast.Call]:
-    """The calls of ``code`` whose text spans line ``number``, innermost last as ast.walk finds them."""
+    """The calls of ``code`` whose text spans line ``number``, outermost first (ast.walk's order)."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
         return []
-    return [node for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, (ast.Name, ast.Attribute))
+    return [node for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, (ast.Name, ast.Attribute))
             and node.lineno <= number <= (node.end_lineno or node.lineno)]
 
 
@@ -119,7 +120,7 @@ def _parameters(function: Any, bound: bool) -> str | None:
         return None
     parameters = list(signature.parameters.values())[1 if bound else 0:]
     # Without annotations: the names and defaults are what a call needs, in fewer tokens.
-    signature = signature.replace(parameters=[p.replace(annotation=inspect.Parameter.empty) for p in parameters],
-                                  return_annotation=inspect.Signature.empty)
+    plain = [p.replace(annotation=inspect.Parameter.empty) for p in parameters]
+    signature = signature.replace(parameters=plain, return_annotation=inspect.Signature.empty)
     text = str(signature)
     return text if len(text) <= MAX_CHARS else text[: MAX_CHARS - 2] + "…)"

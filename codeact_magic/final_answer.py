@@ -87,7 +87,8 @@ class Slot:
             value = (answer, *more) if more else answer
             before = slot.delivered
             others = () if before is None else (*before.others, before.text)
-            slot.delivered = Delivered(value, text, tuple(dict.fromkeys(o for o in others if o != text)), parts)
+            earlier = tuple(dict.fromkeys(o for o in others if o != text))
+            slot.delivered = Delivered(value, text, earlier, parts)
 
         return final_answer
 

@@ -219,10 +219,14 @@ NEAR_SPACES_TEMPLATE = (
 NEAR_NONE_TEMPLATE = "{owner} has no {kind} {wrong}. It has: {listed}."
 # After an AttributeError: the attribute near the missing one, or the call that does what the
 # missing method was taken for (a builtin that calls the type's hook, the library's function).
-NEAR_ATTRIBUTE_TEMPLATE = "{owner} is a {type} and has no attribute {wrong}; it has {right}: did you mean {owner}.{right}?"
+NEAR_ATTRIBUTE_TEMPLATE = (
+    "{owner} is a {type} and has no attribute {wrong}; it has {right}: did you mean {owner}.{right}?"
+)
 NEAR_CALL_TEMPLATE = "{owner} is a {type}, which has no method {wrong}: write {call} instead."
 # A NameError for a module not imported, and an import of what the kernel has already.
-NEAR_MODULE_TEMPLATE = "{wrong} is not defined: the module is not imported. Add {right} at the top of the code."
+NEAR_MODULE_TEMPLATE = (
+    "{wrong} is not defined: the module is not imported. Add {right} at the top of the code."
+)
 NEAR_DEFINED_TEMPLATE = (
     "There is no module {wrong}, but the kernel has {wrong} already (a {type}): use it as it is, "
     "without an import."

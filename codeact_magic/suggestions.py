@@ -10,10 +10,10 @@ the keys of the dicts (or of the dicts a list holds), that the step's code names
 ``suggest``).
 
 An ``AttributeError`` (tactic ``attribute_help``) gets CPython's near attribute, else the function
-that does what the missing method was taken for: the builtin that calls the type's own hook (``z.abs()`` fails on a numpy
-array, ``abs(z)`` works: it calls ``ndarray.__abs__``), or the function of that name in the
-object's library (``np.isnan(x)``). On DABench the small model wrote ``stats.zscore(...).abs()``
-in 6 of the 156 questions (a pandas Series has ``.abs()``, the array zscore returns has not),
+that does what the missing method was taken for: the builtin that calls the type's own hook
+(``z.abs()`` fails on a numpy array, ``abs(z)`` works: it calls ``ndarray.__abs__``), or the
+function of that name in the object's library (``np.isnan(x)``). On DABench the small model
+wrote ``stats.zscore(...).abs()`` in 6 of the 156 questions (a pandas Series has ``.abs()``, the array zscore returns has not),
 "converted it to a Series" in words and sent the same line: 1 of the 6 solved (with the hint, 0:
 the model sent its line again, then dropped the abs).
 
@@ -131,8 +131,9 @@ def _import_for(name: str) -> str | None:
     """The import that defines ``name``: a module of the standard library or one installed (as
     CPython 3.12 asks "Did you forget to import 'math'?"), or a library's usual alias."""
     module = _ALIASES.get(name, name)
+    top = module.split(".")[0]  # found without importing it (a dotted name imports its parent)
     try:
-        found = name in sys.stdlib_module_names or importlib.util.find_spec(module) is not None
+        found = top in sys.stdlib_module_names or importlib.util.find_spec(top) is not None
     except (ImportError, ValueError):  # a parent package that fails to import: not importable
         found = False
     if not found:
@@ -154,7 +155,8 @@ def _attribute(error: BaseException | None, code: str, namespace: dict[str, Any]
         return None
     owner, plain = found
     kind = type(obj)
-    shown_type = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__.split('.')[0]}.{kind.__qualname__}"
+    library = kind.__module__.split(".")[0]
+    shown_type = kind.__qualname__ if library == "builtins" else f"{library}.{kind.__qualname__}"
     try:
         has = [a for a in dir(obj) if not a.startswith("_") and not looks_secret(a)]
     except Exception:  # an object whose dir() fails: nothing to say
