@@ -380,8 +380,10 @@ async def codeact_loop(
                         chat.say("assistant", text)
                         end("answered", answer=confirmed(text))
 
-                    case Code() as proposed if said.pending and repeats_last_code(proposed.code, run.steps):
+                    case Code() as proposed if said.pending and said.pending[1] == len(run.steps) \
+                            and repeats_last_code(proposed.code, run.steps):
                         # Asked to check its final_answer(), the model sent the same call: confirmed.
+                        # (Only that step's: a later step sent again confirms nothing.)
                         chat.say("assistant", proposed.parsed.text)
                         keep_pending()
 

@@ -767,6 +767,11 @@ def test_a_reply_that_copies_the_loops_message_is_not_the_answer(ip, model):
             "with the result your code finds, or answer in your own words.")
         assert run.status == "stopped" and run.answer is None and len(run.steps) == 3
         assert run.follow_ups == ["review", "nothing", "echo"] and "copied the loop's message back twice" in run.note
+        # The same code sent again is no confirmation of the None under review from an earlier step.
+        as_code = code(f"final_answer({nothing!r})")
+        model.reset(code("final_answer(None)"), as_code, as_code, code("print(12.5)"), code("final_answer(12.5)"))
+        run = codeact(ip, model, "Price of the wand?", "default", "--new")
+        assert run.status == "answered" and run.answer == "12.5" and "stall" in run.follow_ups
         # An answer confirmed in the same words, which the review quoted, is no copy; nor is one that
         # quotes the request.
         said = "The city with the largest total amount of sales this year is Rome."
