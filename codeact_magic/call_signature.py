@@ -13,6 +13,7 @@ attribute lookup (``inspect.getattr_static``: no property or ``__getattr__`` run
 from __future__ import annotations
 
 import ast
+import builtins
 import inspect
 import re
 import types
@@ -31,6 +32,8 @@ _ARGUMENTS = re.compile(
     r"missing \d+ required (?:positional|keyword-only) arguments?|takes \d+ positional arguments? but|"
     r"takes from \d+ to \d+ positional arguments? but|got multiple values for argument|"
     r"got some positional-only arguments passed as keyword)")
+# A builtin's own wording, naming the C function (sort() for sorted): found by the keyword alone.
+_INVALID_KEYWORD = re.compile(r"^'(?P<keyword>\w+)' is an invalid keyword argument for ")
 
 
 @dataclass(frozen=True)
@@ -45,10 +48,10 @@ def callee_signature(error: BaseException | None, code: str, where: FailingLine 
     """The signature of the function the failing line called with arguments it does not take."""
     if not isinstance(error, TypeError) or where is None or namespace is None:
         return None
-    found = _ARGUMENTS.match(str(error).strip())
+    found = _ARGUMENTS.match(str(error).strip()) or _INVALID_KEYWORD.match(str(error).strip())
     if found is None:
         return None
-    name = (found.group("name") or "").split(".")
+    name = (found.groupdict().get("name") or "").split(".")
     wanted = name[-2] if name[-1] == "__init__" and len(name) > 1 else name[-1]
     keyword = found.group("keyword")
     for call in _calls_on(code, where.number):
@@ -94,8 +97,8 @@ _NOT_FOUND = object()
 def _resolve(node: ast.expr, namespace: dict[str, Any]) -> tuple[Any, bool]:
     """The object a dotted name reads, looked up statically, and whether it was read off an
     instance (a method, whose first parameter is the instance)."""
-    if isinstance(node, ast.Name):
-        return namespace.get(node.id, _NOT_FOUND), False
+    if isinstance(node, ast.Name):  # the kernel's name, else Python's builtin of that name
+        return namespace.get(node.id, getattr(builtins, node.id, _NOT_FOUND)), False
     if isinstance(node, ast.Attribute):
         owner, _ = _resolve(node.value, namespace)
         if owner is _NOT_FOUND:

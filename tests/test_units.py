@@ -721,6 +721,8 @@ def test_a_call_with_arguments_its_function_does_not_take_is_shown_what_it_takes
     assert takes("stats.ttest_ind([1, 2], [3, 4], variance=False)").call == "stats.ttest_ind"
     assert takes("frame.apply()").parameters.startswith("(func, axis=0, raw=False")
     assert takes("print(f(1, 2))") == Signature("f", "(a)")
+    assert takes("sorted([2, 1], reversed=True)") == Signature("sorted", "(iterable, /, *, key=None, reverse=False)",
+                                                             "reversed")
     # Another TypeError, a builtin with no text signature, a secret-looking name: nothing.
     assert takes("len(5)") is None
     assert takes("'abc'.find('a', start=1)") is None
