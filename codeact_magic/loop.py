@@ -20,6 +20,7 @@ from .events import (Event, FollowUp, ModelText, ModelWaiting, RunFinished, RunS
 from .executor import Execution, Executor, RunInProgress
 from .failing_values import failing_values
 from .answer_form import find as find_answer_form
+from .call_signature import callee_signature
 from .final_answer import is_no_value, many_values
 from .fresh_start import attempts
 from .given import invented, redefined, without
@@ -35,7 +36,6 @@ from .run import Run, Step
 from .stall import (looping_line, repeated_step, repeats_last_code, same_error_streak,
                     unchanged_failing_line)
 from .step_frames import frames_used
-from .call_signature import callee_signature
 from .suggestions import suggest
 from .syntax_fault import syntax_fault
 from .tactics import DEFAULT, Tactics, may_be_a_guess
@@ -45,8 +45,6 @@ from .window import fit
 
 STOPPED_BY_USER = "Stopped with the Stop button."
 INTERRUPTED = "Stopped by the kernel's interrupt."
-ECHOED_TWICE = ("Stopped: the model copied the loop's message back twice instead of answering, so this "
-                "run has no answer. Run the cell again, or try a stronger model.")
 DECLINED = ("The user declined to run that code. Do not run it; propose something else, "
             "or answer in plain words.")
 
@@ -235,6 +233,17 @@ async def codeact_loop(
         hold such words legitimately (the model's code and its output hold them now)."""
         return echoes(prompts.without_echo(answer), said.told, prompts.templates(), run.request)
 
+    def end_on_second_echo() -> None:
+        """Copied back again after being told: still no answer, and taking the loop's words as one
+        would hand the user a made-up result. A final_answer() under review came from code that
+        ran: it stands, unless it was no value (None)."""
+        if said.pending and not is_no_value(said.pending[0]):
+            keep_pending()
+        else:
+            end("stopped", "Stopped: the model copied the loop's message back twice instead of "
+                           "answering, so this run has no answer. Run the cell again, or try a "
+                           "stronger model.")
+
     def keep_pending() -> None:
         """End on the value code handed to final_answer(), under review: it came from code that ran."""
         assert said.pending is not None
@@ -343,13 +352,7 @@ async def codeact_loop(
                         yield follow_up("echo", prompts.echoed)
 
                     case Answer(text) if said.echoed and copies_the_loop(text):
-                        # Copied back again after being told: still no answer, and taking the loop's
-                        # words as one would hand the user a made-up result. A final_answer() under
-                        # review came from code that ran: it stands, unless it was no value (None).
-                        if said.pending and not is_no_value(said.pending[0]):
-                            keep_pending()
-                        else:
-                            end("stopped", ECHOED_TWICE)
+                        end_on_second_echo()
 
                     case Answer(text) if tactics.nudge and not run.steps and not said.nudged \
                             and may_be_a_guess(text):
@@ -486,16 +489,12 @@ async def codeact_loop(
                             # Its code handed final_answer() the loop's own message (M3ToolEval's
                             # web runs: "None is no answer: ..." as a string): no answer either.
                             answer = None
-                            if not said.echoed:
-                                said.echoed, said.explore = True, tactics.resample
-                                feedback += "\n\n" + prompts.echoed_answer
-                                run.follow_ups.append("echo")
-                            elif said.pending and not is_no_value(said.pending[0]):
-                                keep_pending()
+                            if said.echoed:
+                                end_on_second_echo()
                                 break
-                            else:
-                                end("stopped", ECHOED_TWICE)
-                                break
+                            said.echoed, said.explore = True, tactics.resample
+                            feedback += "\n\n" + prompts.echoed_answer
+                            run.follow_ups.append("echo")
                         whole = _whole_due(tactics, said, answer.value) if answer is not None else None
                         nothing = answer is not None and _nothing_due(tactics, said, answer.text)
                         if answer is not None and not nothing and (missing := wrong_form(answer.text)):
