@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 
+from .answer_numbers import unshown_numbers
 from .control import AutoControl, Control
 from .echo import echoes
 from .events import (Event, FollowUp, ModelText, ModelWaiting, RunFinished, RunStarted, StepFinished,
@@ -21,7 +22,7 @@ from .executor import Execution, Executor, RunInProgress
 from .failing_values import failing_values
 from .answer_form import find as find_answer_form
 from .call_signature import callee_signature
-from .final_answer import is_no_value, many_values
+from .final_answer import is_no_value, many_values, typed_literal
 from .fresh_start import attempts
 from .given import invented, redefined, without
 from .images import StepImage, parts
@@ -87,6 +88,7 @@ class _Said:
     foreign: bool = False  # told that only Python runs
     kept_given: bool = False  # told not to define again what the user gave
     unseen: bool = False  # told that its code typed out values nothing showed it
+    unshown: bool = False  # told that its answer gave numbers nothing showed it
     unused: bool = False  # told which of the request's numbers no step used
     told: str = ""  # the loop's messages of its own so far (not outputs)
     echoed: bool = False  # a reply copied one of them back
@@ -222,6 +224,21 @@ async def codeact_loop(
         """The user's functions and data that ``code`` would define over (given.py)."""
         return (redefined(code, context.functions, run.request)
                 + invented(code, context.data, getattr(executor.shell, "user_ns", None)))
+
+    def unshown(answer: str, typed_in: str | None = None) -> list[str]:
+        """The numbers of ``answer`` that no output, step code or the request showed, if the model
+        is still to be told (tactic unseen_answer); only in runs that ran code (a greeting stays one
+        call). ``typed_in``: the step that typed the answer into final_answer(), whose code is not
+        where the numbers may come from."""
+        if not tactics.unseen_answer or said.unshown or not run.steps:
+            return []
+        # The request (and the earlier runs it goes on with): never the loop's own messages, which
+        # quote the model's answers.
+        shown = [m["content"] for m in chat.messages[1:request_at + 1] if isinstance(m["content"], str)]
+        shown += [s.code for s in run.steps if s.code != typed_in]
+        shown += [line for s in run.steps for line in s.output.splitlines()
+                  if not line.startswith(ANSWER_RECEIVED)]
+        return unshown_numbers(answer, "\n".join(shown))
 
     def copies_the_loop(text: str) -> bool:
         """The reply only gives back the loop's own message (echo.py), not the model's answer."""
@@ -371,6 +388,13 @@ async def codeact_loop(
                         chat.say("user", message)
                         yield form_follow_up(text, missing, message)
 
+                    case Answer(text) if numbers := unshown(confirmed(text)):
+                        said.unshown = True
+                        chat.say("assistant", text)
+                        message = prompts.unseen_in_answer(numbers, final_answer=tactics.final_answer)
+                        chat.say("user", message)
+                        yield follow_up("unshown", message)
+
                     case Answer(text) if _review_due(tactics, said, run):
                         said.reviewed = True
                         chat.say("assistant", text)
@@ -495,6 +519,12 @@ async def codeact_loop(
                             said.echoed, said.explore = True, tactics.resample
                             feedback += "\n\n" + prompts.echoed_answer
                             run.follow_ups.append("echo")
+                        if answer is not None and typed_literal(code) and (
+                                numbers := unshown(answer.text, typed_in=code)):
+                            # The answer typed in as a literal, with numbers no step computed.
+                            answer, said.unshown = None, True
+                            feedback += "\n\n" + prompts.unseen_in_answer(numbers, final_answer=True)
+                            run.follow_ups.append("unshown")
                         whole = _whole_due(tactics, said, answer.value) if answer is not None else None
                         nothing = answer is not None and _nothing_due(tactics, said, answer.text)
                         if answer is not None and not nothing and (missing := wrong_form(answer.text)):

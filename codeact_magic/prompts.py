@@ -303,6 +303,15 @@ UNSEEN_TEMPLATE = (
     "code again."
 )
 
+# An answer gives numbers that no output, code or request showed (tactic unseen_answer): values
+# from memory, such as the slots of a form the steps never computed. Said once; {how}: through
+# final_answer() or in words.
+UNSEEN_ANSWER_TEMPLATE = (
+    "Your answer gives {numbers}, which no output has shown: a value that was not computed is a "
+    "guess, so that answer was not taken. Compute {them} with code and print {them}; then give "
+    "the whole answer{how}."
+)
+
 # A reply with code in another language and no Python (```bash, ```js...): nothing of it ran.
 FOREIGN_TEMPLATE = (
     "Only Python runs here: your ```{language} block did not run. If you meant to run it, write it "
@@ -408,6 +417,7 @@ class Prompts:
     given: str = GIVEN_TEMPLATE
     given_suggestion: str = GIVEN_SUGGESTION_TEMPLATE
     unseen: str = UNSEEN_TEMPLATE
+    unseen_answer: str = UNSEEN_ANSWER_TEMPLATE
     unused: str = UNUSED_TEMPLATE
     # Sent to the server as ``stop``; the reply is cut client-side whatever the server does.
     stop: tuple[str, ...] = ()
@@ -609,6 +619,13 @@ class Prompts:
     def unseen_values(self, values: list[str]) -> str:
         """The model's code typed out ``values`` (as the code writes them) that nothing showed it."""
         return self.unseen.replace("{values}", ", ".join(values))
+
+    def unseen_in_answer(self, numbers: list[str], *, final_answer: bool) -> str:
+        """An answer gave ``numbers`` (as it writes them) that nothing in the run showed."""
+        listed = numbers[0] if len(numbers) == 1 else ", ".join(numbers[:-1]) + " and " + numbers[-1]
+        return (self.unseen_answer.replace("{numbers}", listed)
+                .replace("{them}", "it" if len(numbers) == 1 else "them")
+                .replace("{how}", " through final_answer()" if final_answer else ""))
 
     def foreign_code(self, language: str) -> str:
         return self.foreign.replace("{language}", language)

@@ -52,6 +52,11 @@ class Tactics:
     # and to get them with code (unseen_values.py). On M3ToolEval's web browsing the small model
     # typed out prices in 5 of 17 runs and summed them. Off until measured on whole sets.
     unseen_data: bool = False
+    # An answer (in words, or typed as a literal into final_answer()) that gives numbers no output,
+    # step code or the request showed, to their precision, is not taken, once: the model is told
+    # to compute them (answer_numbers.py). On DABench the small model filled the slots of the form
+    # it had not computed with numbers such as 1234.56. Off until measured on whole sets.
+    unseen_answer: bool = False
     # When the model is about to answer, it is shown the request again and asked for the answer
     # exactly in the form the request asks for.
     restate: bool = True
@@ -154,7 +159,7 @@ class Tactics:
 DEFAULT = Tactics()
 # The 0.1 loop, for comparison: plain answers in words, nothing sent back, a line per variable.
 NONE = Tactics(final_answer=False, require_code="never", nudge=False, act_first=False, look_first=False,
-               keep_given=False, drop_given=False, unseen_data=False, restate=False, unused_numbers=False, answer_form=False, fill_form=False, check=False,
+               keep_given=False, drop_given=False, unseen_data=False, unseen_answer=False, restate=False, unused_numbers=False, answer_form=False, fill_form=False, check=False,
                stall_warning=False, same_line=False, resample=False, fresh_start=False, error_context=False,
                error_values=False, show_expressions=False,
                suggest=False, attribute_help=False, syntax_help=False, signature=False, one_answer=False,

@@ -1024,6 +1024,55 @@ def test_code_that_types_out_values_nothing_showed_does_not_run_once(ip, model, 
             ip.user_ns.pop(name, None)
 
 
+def test_an_answer_with_numbers_no_step_showed_is_not_taken_once(ip, model, capsys):
+    request = "What are the mean and the skewness of [3, 1, 4, 1, 5]? Answer as @mean[m], @skew[s]."
+    mean = code("xs = [3, 1, 4, 1, 5]\nprint(sum(xs) / len(xs))")
+    skew = code("import scipy.stats\nprint(round(float(scipy.stats.skew(xs)), 4))")
+    try:
+        # In words: the mean was computed, the skewness made up. Told, the model computes it.
+        model.reset(mean, "@mean[2.8], @skew[-0.1234]", skew, "@mean[2.8], @skew[0.0352]")
+        run = codeact(ip, model, request, "none,+unseen_answer")
+        assert run.status == "answered" and run.answer == "@mean[2.8], @skew[0.0352]"
+        assert [s.output for s in run.steps] == ["2.8", "0.0352"] and run.follow_ups == ["unshown"]
+        told = sent(model, 2)
+        assert told[-2] == {"role": "assistant", "content": "@mean[2.8], @skew[-0.1234]"}
+        assert told[-1]["content"] == (
+            "Your answer gives -0.1234, which no output has shown: a value that was not computed is "
+            "a guess, so that answer was not taken. Compute it with code and print it; then give "
+            "the whole answer.")
+        assert "answered with numbers nothing showed: told to compute them" in capsys.readouterr().out
+        # Typed into final_answer() as a literal: not taken either; the step's own code does not
+        # count as showing it. A value the code computed is never held back.
+        model.reset(mean, code('final_answer("@mean[2.8], @skew[-0.1234]")'), skew,
+                    code('final_answer(f"@mean[2.8], @skew[{round(float(scipy.stats.skew(xs)), 4)}]")'))
+        run = codeact(ip, model, request, "none,+final_answer,+unseen_answer", "--new")
+        assert run.status == "answered" and run.answer == "@mean[2.8], @skew[0.0352]"
+        assert run.follow_ups == ["unshown"] and len(run.steps) == 4
+        assert sent(model, 2)[-1]["content"].endswith(
+            "Your answer gives -0.1234, which no output has shown: a value that was not computed is "
+            "a guess, so that answer was not taken. Compute it with code and print it; then give "
+            "the whole answer through final_answer().")
+        # Numbers the outputs showed, to the answer's precision, are taken at once.
+        model.reset(mean, "The mean is 2.80.")
+        run = codeact(ip, model, "Mean of [3, 1, 4, 1, 5]?", "none,+unseen_answer", "--new")
+        assert run.follow_ups == [] and run.answer == "The mean is 2.80."
+        # Told once: the same answer again is the model's to give (it may be what the user wants).
+        model.reset(mean, "@mean[2.8], @skew[-0.1234]", "@mean[2.8], @skew[-0.1234]")
+        run = codeact(ip, model, request, "none,+unseen_answer", "--new")
+        assert run.follow_ups == ["unshown"] and run.answer == "@mean[2.8], @skew[-0.1234]"
+        # A question answered without any step is not held to outputs; nor is any answer without
+        # the tactic.
+        model.reset("Pi is about 3.14159.")
+        run = codeact(ip, model, "What is pi, roughly?", "none,+unseen_answer", "--new")
+        assert run.follow_ups == [] and run.answer == "Pi is about 3.14159."
+        model.reset(mean, "@mean[2.8], @skew[-0.1234]")
+        run = codeact(ip, model, request, "none", "--new")
+        assert run.follow_ups == [] and run.answer == "@mean[2.8], @skew[-0.1234]"
+    finally:
+        for name in ("xs", "scipy"):
+            ip.user_ns.pop(name, None)
+
+
 def test_an_answer_that_copies_the_restated_request_is_cut_there(ip, model):
     model.reset(code("x = 0.176\nprint(x)"), code("final_answer(0.176)"),
                 code('final_answer("0.176\\n\\nBefore your answer is final, read the request again:\\ncorr?")'))

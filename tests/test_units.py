@@ -14,6 +14,7 @@ from codeact_magic.redact import MARKER, redact, secret_values
 from codeact_magic.reply import Code, Cut, parse_reply, read_reply
 from codeact_magic.run import Step, StepError, Usage
 from codeact_magic.stall import repeats_last_code, same_error_streak
+from codeact_magic.answer_numbers import unshown_numbers
 from codeact_magic.unseen_values import unseen_values
 from codeact_magic.unused_numbers import unused_numbers
 
@@ -109,6 +110,21 @@ def test_values_typed_out_are_guesses_only_when_nothing_showed_them():
     assert unseen_values("df[['Income', 'Balance']].mean()", request) == []
     assert unseen_values("sizes = [1, 2, 3, 10]", request) == []
     assert unseen_values("prices = [15.99,", request) == []  # does not parse: not judged here
+
+
+def test_an_answers_numbers_are_unshown_only_when_nothing_held_them_to_their_precision():
+    shown = "@shapiro_w[0.954321], p = 0.0027\nshare 0.8712, total 1,234,567, 1.49e-05, on 2024-01-31"
+    # The slots a step never computed, as the answer writes them, once each.
+    assert unshown_numbers("@shapiro_w[0.9543], @p_value[0.0027], @skewness[-0.1234], "
+                           "@kurtosis[1234.56], again -0.1234", shown) == ["-0.1234", "1234.56"]
+    # Rounded to the answer's precision, a share said in percent, a scale word, an exponent, a date.
+    assert unshown_numbers("0.95 and 0.954 (87 %, 87.12%), 1.2 million or 1,234,567; 1.5e-05; "
+                           "2024-01-31", shown) == []
+    # Not rounded that way: 0.96 is not 0.954321; 88 % is not 0.8712; 1.3 million is no 1,234,567.
+    assert unshown_numbers("0.96, 88 %, 1.3 million", shown) == ["0.96", "88", "1.3"]
+    # Small whole numbers are counts (and 0.0 may be what was computed); no number, nothing to say.
+    assert unshown_numbers("2 of 3 groups, 0.0 left, 10 rows", "") == []
+    assert unshown_numbers("The distribution is not normal.", "") == []
 
 
 def test_the_numbers_of_a_request_no_code_used_are_its_quantities_above_ten():

@@ -21,26 +21,9 @@ from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+from codeact_magic.final_answer import typed_literal  # noqa: E402  (after litellm's setting; shared with the tests)
 # The repository's root, in a checkout (the benchmarks' data is found beside it by default).
 ROOT = Path(__file__).resolve().parent.parent.parent
-
-
-def typed_literal(code: str) -> bool:
-    """The code hands final_answer() a literal (a value typed in, not computed): one rule for
-    "computed by a step", in the benchmarks and the tests."""
-    import ast
-
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return False
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "final_answer" and node.args:
-            arg = node.args[0]
-            if isinstance(arg, ast.Constant) or (
-                    isinstance(arg, ast.JoinedStr) and all(isinstance(v, ast.Constant) for v in arg.values)):
-                return True
-    return False
 
 
 @dataclass
