@@ -46,6 +46,9 @@ from .window import fit
 
 STOPPED_BY_USER = "Stopped with the Stop button."
 INTERRUPTED = "Stopped by the kernel's interrupt."
+NO_VALUE = ("Stopped: the model's code found no value for the answer (None, NaN or nothing), also after "
+            "being told that is no answer, so this run has none. Run the cell again, or try a "
+            "stronger model.")
 DECLINED = ("The user declined to run that code. Do not run it; propose something else, "
             "or answer in plain words.")
 
@@ -264,8 +267,17 @@ async def codeact_loop(
     def keep_pending() -> None:
         """End on the value code handed to final_answer(), under review: it came from code that ran."""
         assert said.pending is not None
-        run.answer_step = said.pending[1]
-        end("answered", answer=said.pending[0])
+        answered(*said.pending)
+
+    def answered(text: str, step: int) -> None:
+        """End on a value that step's code handed to final_answer(). A value that is none (None,
+        NaN, "") after the model was told it is no answer is no answer still: on M3ToolEval the
+        small model then typed ``final_answer("None")``, and the run ended "answered" with it."""
+        if said.nothing_told and is_no_value(text):
+            end("stopped", NO_VALUE)
+        else:
+            run.answer_step = step
+            end("answered", answer=text)
 
     def end(status: str, note: str | None = None, answer: str | None = None) -> None:
         if answer is not None:
@@ -551,8 +563,7 @@ async def codeact_loop(
                                 run.follow_ups.append("nothing")
                             yield told
                         elif answer is not None:
-                            run.answer_step = index
-                            end("answered", answer=answer.text)
+                            answered(answer.text, index)
                         elif same_error_streak(run.steps[said.restart_at:]):
                             error = f"{step.error.ename}: {step.error.evalue}"
                             if tactics.stall_warning and not said.warned_error:

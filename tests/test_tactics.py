@@ -203,6 +203,21 @@ def test_an_answer_of_nothing_is_sent_back_before_the_answer_form(ip, model):
     assert run.answer == "@outliers[]" and run.follow_ups == ["form"]
 
 
+def test_no_value_again_after_being_told_ends_the_run_without_an_answer(ip, model):
+    # M3ToolEval's web runs: told None is no answer, then shown the form, the small model typed
+    # final_answer("None"), and the run ended "answered" with it.
+    model.reset(code("price = None\nfinal_answer(price)"), code("final_answer(price)"),
+                code('final_answer("None")'), "never asked")
+    run = codeact(ip, model, "What is the price? Answer format: @price[value]", "default")
+    assert run.follow_ups == ["review", "nothing", "form"] and len(model.requests) == 3
+    assert run.status == "stopped" and run.answer is None and run.answer_step is None
+    assert run.note.startswith("Stopped: the model's code found no value for the answer")
+    # Not told (no review), a None is what the code handed over: the answer, as before.
+    model.reset(code("final_answer(None)"), "never asked")
+    run = codeact(ip, model, "What is the price?", "none,+final_answer", "--new")
+    assert run.status == "answered" and run.answer == "None"
+
+
 def test_a_whole_table_handed_over_is_sent_back_to_pick_the_one_thing_asked(ip, model):
     # A follow-up on a DataFrame: the model printed the missing counts, then handed all of them over.
     ip.user_ns["survey"] = __import__("pandas").DataFrame({"price": [1, None, 3], "rating": [None, None, 2]})
