@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .final_answer import is_no_value
+
 # A paragraph or sentence that says how to answer.
 _FORM_CUES = re.compile(
     r"^\s*(answer|output|response|result)\s+format\s*:|\bformat\s*:|\bin (the|this) (format|form)\b|"
@@ -60,3 +62,35 @@ def find(request: str) -> AnswerForm | None:
         if markers:
             return AnswerForm(passage, tuple(dict.fromkeys(markers)))
     return None
+
+
+_NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.])")
+
+
+def filled_form(answer: str, missing: list[str], parts: tuple[str, ...] = ()) -> str | None:
+    """``answer`` put in the form, when the form lacks one literal part (``@mean[``, ``Answer:``)
+    and the answer is one value: a word or number, nothing of a form of its own (no space, ``@``
+    or bracket), or one number with a unit of a word or two; or when every slot of the form is
+    missing and ``parts``, the values of one final_answer() call, are one per slot (in the form's
+    order). None otherwise: which value goes in which slot is for the model to say, and no answer
+    at all (None, NaN) is put in a form: the model gave ``@price[None]`` back as its answer."""
+    if len(parts) > 1:
+        # The values of one final_answer() call, one per slot of the form, in the form's order.
+        values = [p.strip().strip("'\"") for p in parts]
+        if (len(values) != len(missing) or not all(m.endswith("[") for m in missing)
+                or any(is_no_value(v) or any(c in "@[]\n" for c in v) for v in values)):
+            return None
+        return " ".join(f"{m}{v}]" for m, v in zip(missing, values))
+    value = answer.strip().strip("'\"")
+    if len(missing) != 1 or is_no_value(value) or "@" in value or "[" in value or "]" in value:
+        return None
+    if any(c.isspace() for c in value):
+        # One number with its unit ("20 outliers", "12.89 %"): the number is the value. On DABench
+        # the small model gave such an answer back unchanged, shown the form alone.
+        numbers = _NUMBER.findall(value)
+        rest = _NUMBER.sub(" ", value)
+        if len(numbers) != 1 or any(c.isdigit() for c in rest) or len(re.findall(r"[^\W\d_]+", rest)) > 2:
+            return None
+        value = numbers[0]
+    marker = missing[0]
+    return f"{marker}{value}]" if marker.endswith("[") else f"{marker} {value}"

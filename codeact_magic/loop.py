@@ -20,7 +20,7 @@ from .events import (Event, FollowUp, ModelText, ModelWaiting, RunFinished, RunS
                      StepStarted)
 from .executor import Execution, Executor, RunInProgress
 from .failing_values import failing_values
-from .answer_form import find as find_answer_form
+from .answer_form import filled_form, find as find_answer_form
 from .call_signature import callee_signature
 from .final_answer import is_no_value, many_values, typed_literal
 from .fresh_start import attempts
@@ -29,7 +29,7 @@ from .images import StepImage, parts
 from .kernel_context import KernelContext
 from .model import Message, Model, ModelReply, TextDelta, Waiting
 from .observation import ANSWER_RECEIVED, observe, step_error
-from .prompts import Prompts, filled_form
+from .prompts import Prompts
 from .provider_error import ProviderError
 from .redact import redact, secret_values
 from .reply import Answer, Code, Cut, Empty, Foreign, read_reply

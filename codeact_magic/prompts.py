@@ -6,13 +6,13 @@ user's template may contain literal braces, as Python code in a one-shot example
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 
+from .answer_form import filled_form
 from .call_signature import Signature
 from .failing_line import FailingLine
 from .failing_values import FailedOn, Value
-from .final_answer import is_no_value, is_nothing
+from .final_answer import is_nothing
 from .suggestions import Near
 from .syntax_fault import SyntaxFault
 
@@ -328,38 +328,6 @@ CUT_UNCLOSED_TEMPLATE = (
     "Your reply ended inside a code block that was never closed with ```, so nothing of it ran. "
     "Reply again with the whole block, closed."
 )
-
-
-_NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.])")
-
-
-def filled_form(answer: str, missing: list[str], parts: tuple[str, ...] = ()) -> str | None:
-    """``answer`` put in the form, when the form lacks one literal part (``@mean[``, ``Answer:``)
-    and the answer is one value: a word or number, nothing of a form of its own (no space, ``@``
-    or bracket), or one number with a unit of a word or two; or when every slot of the form is
-    missing and ``parts``, the values of one final_answer() call, are one per slot (in the form's
-    order). None otherwise: which value goes in which slot is for the model to say, and no answer
-    at all (None, NaN) is put in a form: the model gave ``@price[None]`` back as its answer."""
-    if len(parts) > 1:
-        # The values of one final_answer() call, one per slot of the form, in the form's order.
-        values = [p.strip().strip("'\"") for p in parts]
-        if (len(values) != len(missing) or not all(m.endswith("[") for m in missing)
-                or any(is_no_value(v) or any(c in "@[]\n" for c in v) for v in values)):
-            return None
-        return " ".join(f"{m}{v}]" for m, v in zip(missing, values))
-    value = answer.strip().strip("'\"")
-    if len(missing) != 1 or is_no_value(value) or "@" in value or "[" in value or "]" in value:
-        return None
-    if any(c.isspace() for c in value):
-        # One number with its unit ("20 outliers", "12.89 %"): the number is the value. On DABench
-        # the small model gave such an answer back unchanged, shown the form alone.
-        numbers = _NUMBER.findall(value)
-        rest = _NUMBER.sub(" ", value)
-        if len(numbers) != 1 or any(c.isdigit() for c in rest) or len(re.findall(r"[^\W\d_]+", rest)) > 2:
-            return None
-        value = numbers[0]
-    marker = missing[0]
-    return f"{marker}{value}]" if marker.endswith("[") else f"{marker} {value}"
 
 
 @dataclass(frozen=True)

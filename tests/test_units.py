@@ -227,7 +227,7 @@ def test_the_answer_form_a_request_gives_is_found_with_its_literal_parts():
 
 
 def test_one_value_is_shown_put_in_the_form_but_no_answer_at_all_is_not():
-    from codeact_magic.prompts import filled_form
+    from codeact_magic.answer_form import filled_form
 
     assert filled_form("12.5", ["@price["]) == "@price[12.5]"
     assert filled_form("'Paris'", ["Answer:"]) == "Answer: Paris"
