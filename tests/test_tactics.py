@@ -769,7 +769,7 @@ def test_a_reply_that_copies_the_loops_message_is_not_the_answer(ip, model):
         # ...unless its code handed final_answer() a value under review: that value stands.
         check = ("If 12.5 is exactly what the request asks for, in the form it asks (names, rounding, "
                  "units), send the same final_answer call again.")
-        model.reset(code("final_answer(12.5)"), check, check)
+        model.reset(code("final_answer(25 / 2)"), check, check)
         run = codeact(ip, model, "Price of the wand?", "default,+restate_formless", "--new")
         assert run.status == "answered" and run.answer == "12.5" and run.answer_step == 1
         assert run.follow_ups == ["review", "echo"]
