@@ -239,8 +239,10 @@ async def codeact_loop(
         # quote the model's answers.
         shown = [m["content"] for m in chat.messages[1:request_at + 1] if isinstance(m["content"], str)]
         shown += [s.code for s in run.steps if s.code != typed_in]
+        # What final_answer() received counts, unless the step typed it in: the model then repeats
+        # in words the value its code computed (M3ToolEval: "Answer: 651.2").
         shown += [line for s in run.steps for line in s.output.splitlines()
-                  if not line.startswith(ANSWER_RECEIVED)]
+                  if not (line.startswith(ANSWER_RECEIVED) and typed_literal(s.code))]
         return unshown_numbers(answer, "\n".join(shown))
 
     def copies_the_loop(text: str) -> bool:

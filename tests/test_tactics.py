@@ -1071,6 +1071,15 @@ def test_an_answer_with_numbers_no_step_showed_is_not_taken_once(ip, model, caps
         model.reset(mean, "The mean is 2.80.")
         run = codeact(ip, model, "Mean of [3, 1, 4, 1, 5]?", "none,+unseen_answer", "--new")
         assert run.follow_ups == [] and run.answer == "The mean is 2.80."
+        # So is a value the code computed and handed to final_answer(), given again in words (shown
+        # the form's message); one the code typed in is not.
+        form = "Mean of [3, 1, 4, 1, 5]? Answer format: @mean[value]"
+        model.reset(code("final_answer(sum(xs) / len(xs))"), "@mean[2.8]")
+        run = codeact(ip, model, form, "none,+final_answer,+answer_form,+unseen_answer", "--new")
+        assert run.follow_ups == ["form"] and run.answer == "@mean[2.8]"
+        model.reset(code("final_answer(2.8)"), "@mean[2.8]")
+        run = codeact(ip, model, form, "none,+final_answer,+answer_form,+unseen_answer", "--new")
+        assert run.follow_ups == ["unshown"] and run.answer == "@mean[2.8]" and len(model.requests) == 2
         # Told once: the same answer again is the model's to give (it may be what the user wants).
         model.reset(mean, "@mean[2.8], @skew[-0.1234]", "@mean[2.8], @skew[-0.1234]")
         run = codeact(ip, model, request, "none,+unseen_answer", "--new")
