@@ -228,22 +228,29 @@ async def codeact_loop(
         return (redefined(code, context.functions, run.request)
                 + invented(code, context.data, getattr(executor.shell, "user_ns", None)))
 
-    def unshown(answer: str, typed_in: str | None = None) -> list[str]:
-        """The numbers of ``answer`` that no output, step code or the request showed, if the model
-        is still to be told (tactic unseen_answer); only in runs that ran code (a greeting stays one
-        call). ``typed_in``: the step that typed the answer into final_answer(), whose code is not
-        where the numbers may come from."""
-        if not tactics.unseen_answer or said.unshown or not run.steps:
+    def unshown(answer: str, *, told: bool = False) -> list[str]:
+        """The numbers of ``answer`` that no output, step code or the request showed (tactic
+        unseen_answer), if the model is still to be told (``told``: after it was); only in runs
+        that ran code (a greeting stays one call)."""
+        if not tactics.unseen_answer or said.unshown is not told or not run.steps:
             return []
         # The request (and the earlier runs it goes on with): never the loop's own messages, which
-        # quote the model's answers.
+        # quote the model's answers. Nor a step that typed its answer into final_answer(): neither
+        # its code nor what final_answer() received from it shows where the numbers came from (the
+        # model repeats in words what its code computed: M3ToolEval's "Answer: 651.2" is shown).
         shown = [m["content"] for m in chat.messages[1:request_at + 1] if isinstance(m["content"], str)]
-        shown += [s.code for s in run.steps if s.code != typed_in]
-        # What final_answer() received counts, unless the step typed it in: the model then repeats
-        # in words the value its code computed (M3ToolEval: "Answer: 651.2").
-        shown += [line for s in run.steps for line in s.output.splitlines()
-                  if not (line.startswith(ANSWER_RECEIVED) and typed_literal(s.code))]
+        for step in run.steps:
+            typed = typed_literal(step.code)
+            shown += [] if typed else [step.code]
+            shown += [line for line in step.output.splitlines()
+                      if not (typed and line.startswith(ANSWER_RECEIVED))]
         return unshown_numbers(answer, "\n".join(shown))
+
+    def still_unshown(answer: str) -> str | None:
+        """What the user is told of an answer taken with numbers nothing computed, after the model
+        was told so once (the request may want such numbers; the user judges them)."""
+        numbers = unshown(answer, told=True)
+        return prompts.unshown_note(numbers) if numbers else None
 
     def copies_the_loop(text: str) -> bool:
         """The reply only gives back the loop's own message (echo.py), not the model's answer."""
@@ -279,7 +286,8 @@ async def codeact_loop(
             end("stopped", NO_VALUE)
         else:
             run.answer_step = step
-            end("answered", answer=text)
+            code = run.steps[step - 1].code
+            end("answered", still_unshown(text) if typed_literal(code) else None, answer=text)
 
     def end(status: str, note: str | None = None, answer: str | None = None) -> None:
         if answer is not None:
@@ -419,7 +427,7 @@ async def codeact_loop(
 
                     case Answer(text):
                         chat.say("assistant", text)
-                        end("answered", answer=confirmed(text))
+                        end("answered", still_unshown(confirmed(text)), answer=confirmed(text))
 
                     case Code() as proposed if said.pending and said.pending[1] == len(run.steps) \
                             and repeats_last_code(proposed.code, run.steps):
@@ -533,8 +541,7 @@ async def codeact_loop(
                             said.echoed, said.explore = True, tactics.resample
                             feedback += "\n\n" + prompts.echoed_answer
                             run.follow_ups.append("echo")
-                        if answer is not None and typed_literal(code) and (
-                                numbers := unshown(answer.text, typed_in=code)):
+                        if answer is not None and typed_literal(code) and (numbers := unshown(answer.text)):
                             # The answer typed in as a literal, with numbers no step computed.
                             answer, said.unshown = None, True
                             feedback += "\n\n" + prompts.unseen_in_answer(numbers, final_answer=True)

@@ -312,6 +312,11 @@ UNSEEN_ANSWER_TEMPLATE = (
     "the whole answer{how}."
 )
 
+# ... told so once, the model gave such numbers again: the answer is taken, and the user told.
+UNSHOWN_ANSWER_NOTE = ("{numbers} in this answer {appear} in no output: no step computed {them}, "
+                       "also after the model was asked to.")
+
+
 # A reply with code in another language and no Python (```bash, ```js...): nothing of it ran.
 FOREIGN_TEMPLATE = (
     "Only Python runs here: your ```{language} block did not run. If you meant to run it, write it "
@@ -328,6 +333,10 @@ CUT_UNCLOSED_TEMPLATE = (
     "Your reply ended inside a code block that was never closed with ```, so nothing of it ran. "
     "Reply again with the whole block, closed."
 )
+
+
+def _listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 @dataclass(frozen=True)
@@ -386,6 +395,7 @@ class Prompts:
     given_suggestion: str = GIVEN_SUGGESTION_TEMPLATE
     unseen: str = UNSEEN_TEMPLATE
     unseen_answer: str = UNSEEN_ANSWER_TEMPLATE
+    unshown_answer_note: str = UNSHOWN_ANSWER_NOTE
     unused: str = UNUSED_TEMPLATE
     # Sent to the server as ``stop``; the reply is cut client-side whatever the server does.
     stop: tuple[str, ...] = ()
@@ -590,10 +600,15 @@ class Prompts:
 
     def unseen_in_answer(self, numbers: list[str], *, final_answer: bool) -> str:
         """An answer gave ``numbers`` (as it writes them) that nothing in the run showed."""
-        listed = numbers[0] if len(numbers) == 1 else ", ".join(numbers[:-1]) + " and " + numbers[-1]
-        return (self.unseen_answer.replace("{numbers}", listed)
+        return (self.unseen_answer.replace("{numbers}", _listed(numbers))
                 .replace("{them}", "it" if len(numbers) == 1 else "them")
                 .replace("{how}", " through final_answer()" if final_answer else ""))
+
+    def unshown_note(self, numbers: list[str]) -> str:
+        """For the user: the answer taken still gives ``numbers`` that nothing in the run showed."""
+        return (self.unshown_answer_note.replace("{numbers}", _listed(numbers))
+                .replace("{appear}", "appears" if len(numbers) == 1 else "appear")
+                .replace("{them}", "it" if len(numbers) == 1 else "them"))
 
     def foreign_code(self, language: str) -> str:
         return self.foreign.replace("{language}", language)

@@ -1049,6 +1049,7 @@ def test_an_answer_with_numbers_no_step_showed_is_not_taken_once(ip, model, caps
         run = codeact(ip, model, request, "none,+unseen_answer")
         assert run.status == "answered" and run.answer == "@mean[2.8], @skew[0.0352]"
         assert [s.output for s in run.steps] == ["2.8", "0.0352"] and run.follow_ups == ["unshown"]
+        assert run.note is None
         told = sent(model, 2)
         assert told[-2] == {"role": "assistant", "content": "@mean[2.8], @skew[-0.1234]"}
         assert told[-1]["content"] == (
@@ -1080,10 +1081,18 @@ def test_an_answer_with_numbers_no_step_showed_is_not_taken_once(ip, model, caps
         model.reset(code("final_answer(2.8)"), "@mean[2.8]")
         run = codeact(ip, model, form, "none,+final_answer,+answer_form,+unseen_answer", "--new")
         assert run.follow_ups == ["unshown"] and run.answer == "@mean[2.8]" and len(model.requests) == 2
-        # Told once: the same answer again is the model's to give (it may be what the user wants).
+        # Told once: the same answer again is the model's to give (it may be what the user wants),
+        # and the user is told what in it nothing computed.
         model.reset(mean, "@mean[2.8], @skew[-0.1234]", "@mean[2.8], @skew[-0.1234]")
         run = codeact(ip, model, request, "none,+unseen_answer", "--new")
         assert run.follow_ups == ["unshown"] and run.answer == "@mean[2.8], @skew[-0.1234]"
+        assert run.note == ("-0.1234 in this answer appears in no output: no step computed it, also "
+                            "after the model was asked to.")
+        assert run.note in capsys.readouterr().out
+        model.reset(mean, code('final_answer("@skew[-0.1234]")'), code('final_answer(f"@skew[-0.1234]")'))
+        run = codeact(ip, model, request, "none,+final_answer,+unseen_answer", "--new")
+        assert run.follow_ups == ["unshown"] and run.answer == "@skew[-0.1234]" and run.answer_step == 3
+        assert run.note.startswith("-0.1234 in this answer appears in no output")
         # A question answered without any step is not held to outputs; nor is any answer without
         # the tactic.
         model.reset("Pi is about 3.14159.")
