@@ -17,16 +17,15 @@ import bisect
 import math
 import re
 
-# A number as text: sign, thousands commas, decimals, exponent; not the digits inside a word
-# ("x2", "col_3") nor the tail of a longer number.
-_NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?")
+from .unseen_values import NUMBER
+
 _SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 _SCALED = re.compile(r"\s*(thousand|million|billion|trillion)\b", re.IGNORECASE)
 
 
 def _values(text: str) -> list[float]:
     found = []
-    for match in _NUMBER.finditer(text):
+    for match in NUMBER.finditer(text):
         try:
             found.append(abs(float(match.group().replace(",", ""))))
         except ValueError:
@@ -46,7 +45,7 @@ def unshown_numbers(answer: str, shown: str) -> list[str]:
     of everything the run showed or ran, does not hold to their precision."""
     seen = sorted(set(_values(shown)))
     found: list[str] = []
-    for match in _NUMBER.finditer(answer):
+    for match in NUMBER.finditer(answer):
         token = match.group()
         try:
             value = abs(float(token.replace(",", "")))

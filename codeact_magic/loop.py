@@ -46,6 +46,8 @@ from .window import fit
 
 STOPPED_BY_USER = "Stopped with the Stop button."
 INTERRUPTED = "Stopped by the kernel's interrupt."
+ECHOED_TWICE = ("Stopped: the model copied the loop's message back twice instead of answering, so "
+                "this run has no answer. Run the cell again, or try a stronger model.")
 NO_VALUE = ("Stopped: the model's code found no value for the answer (None, NaN or nothing), also after "
             "being told that is no answer, so this run has none. Run the cell again, or try a "
             "stronger model.")
@@ -269,9 +271,7 @@ async def codeact_loop(
         if said.pending and not is_no_value(said.pending[0]):
             keep_pending()
         else:
-            end("stopped", "Stopped: the model copied the loop's message back twice instead of "
-                           "answering, so this run has no answer. Run the cell again, or try a "
-                           "stronger model.")
+            end("stopped", ECHOED_TWICE)
 
     def keep_pending() -> None:
         """End on the value code handed to final_answer(), under review: it came from code that ran."""

@@ -20,14 +20,15 @@ from __future__ import annotations
 import ast
 import re
 
-_NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?")
+# A number as text: sign, thousands commas, decimals, exponent (answer_numbers.py reads answers with it).
+NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
 
 def numbers_in(text: str) -> set[float]:
     """The numbers ``text`` shows, as floats ("1,480" is 1480), and each as a fraction of 100
     too: a request's "10% off" gives the code's ``0.10``."""
     found: set[float] = set()
-    for match in _NUMBER.finditer(text):
+    for match in NUMBER.finditer(text):
         try:
             value = abs(float(match.group().replace(",", "")))
         except ValueError:
