@@ -25,6 +25,10 @@ _SLOT = re.compile(r"(@[A-Za-z_]\w*|\b[A-Za-z]+_\w+)\[")
 _LABEL = re.compile(r"""['"`]([A-Z][A-Za-z ]{1,30}:)\s*[^'"`\n]*['"`]""")
 
 
+# What a slot holds when the code found no value: Python's None, pandas' NaN, <NA> and NaT.
+_NO_VALUE_WORDS = {"nan", "none", "null", "<na>", "nat"}
+
+
 @dataclass(frozen=True)
 class AnswerForm:
     text: str  # the passage of the request that gives the form
@@ -42,6 +46,17 @@ class AnswerForm:
         if len(values) < 2 or not all(held) or sum(map(len, held)) != len(set().union(*held)):
             return None
         return "\n".join(value.strip() for value in values)
+
+    def empty_parts(self, answer: str) -> list[str]:
+        """The parts of ``answer`` in this form that hold no value (``@p_value[nan]``,
+        ``Answer: None``): a computation that met missing data or a lookup that missed. An empty
+        slot (``@outliers[]``) is not one of them: an empty list may be the value asked for."""
+        parts = []
+        for marker in self.markers:
+            value = r"([^\]\n]*)\]" if marker.endswith("[") else r"[ \t]*([^\n]*)"
+            parts += [m.group(0).strip() for m in re.finditer(re.escape(marker) + value, answer)
+                      if m.group(1).strip().strip("'\"").lower() in _NO_VALUE_WORDS]
+        return parts
 
 
 def _passages(request: str) -> list[str]:

@@ -50,7 +50,8 @@ class FollowUp:
     "line" (a step failed on the same line as the one before), "form" (the answer lacks the form
     the request gives), "cut" (its reply ended before it was whole), "empty" (it said nothing),
     "echo" (it copied the loop's message back), "given", "unseen" (its code typed out values
-    nothing showed it), "unshown" (its answer gave numbers nothing showed it) or "language"."""
+    nothing showed it), "unshown" (its answer gave numbers nothing showed it), "no_value" (parts of its answer
+    hold no value) or "language"."""
 
     kind: str
     text: str
@@ -75,6 +76,7 @@ FOLLOW_UP_LABELS = {
     "given": "defined again a function it was given: told to use it",
     "unseen": "typed out values nothing showed it: told to get them with code",
     "unshown": "answered with numbers nothing showed: told to compute them",
+    "no_value": "parts of the answer hold no value (NaN, None): told to compute them",
     "language": "wrote code in another language: told only Python runs",
 }
 

@@ -193,6 +193,14 @@ async def codeact_loop(
     def wrong_form(answer: str) -> list[str]:
         """What the answer lacks of the request's form, if the model is still to be told."""
         return form.missing(answer) if form is not None and not said.formed else []
+
+    def empty_parts(answer: str) -> list[str]:
+        """The parts of the answer in the request's form that hold no value (``@p_value[nan]``),
+        if the model is still to be told (tactic no_value_parts): once, as for an answer that is
+        no value at all."""
+        if not tactics.no_value_parts or states_form is None or said.nothing_told or not run.steps:
+            return []
+        return states_form.empty_parts(answer)
     streamed = ""  # the reply so far, counted if it is cut short by a Stop or an interrupt
 
     def secrets() -> list[str]:
@@ -401,6 +409,13 @@ async def codeact_loop(
                         chat.say("user", message)
                         yield follow_up("nudge", message)
 
+                    case Answer(text) if parts := empty_parts(confirmed(text)):
+                        said.nothing_told = said.reviewed = True
+                        chat.say("assistant", text)
+                        message = prompts.empty_parts(parts, from_code=False)
+                        chat.say("user", message)
+                        yield follow_up("no_value", message)
+
                     case Answer(text) if run.steps and (missing := wrong_form(text)):
                         # In place of the restated request: the form itself, and what is missing.
                         said.formed = said.reviewed = True
@@ -548,7 +563,15 @@ async def codeact_loop(
                             run.follow_ups.append("unshown")
                         whole = _whole_due(tactics, said, answer.value) if answer is not None else None
                         nothing = answer is not None and _nothing_due(tactics, said, answer.text)
-                        if answer is not None and not nothing and (missing := wrong_form(answer.text)):
+                        parts = empty_parts(answer.text) if answer is not None and not nothing else []
+                        if answer is not None and parts:
+                            # Parts of the form hold no value (NaN, None): told once, before the form.
+                            said.nothing_told = said.reviewed = True
+                            said.pending = (answer.text, index)
+                            message = prompts.empty_parts(parts, from_code=True)
+                            chat.say("user", feedback + "\n\n" + message)
+                            yield follow_up("no_value", message)
+                        elif answer is not None and not nothing and (missing := wrong_form(answer.text)):
                             said.formed = said.reviewed = True
                             said.pending = (answer.text, index)
                             message = with_unused(prompts.wrong_form(answer.text, form.text, missing,

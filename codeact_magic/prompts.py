@@ -145,6 +145,15 @@ REVIEW_NOTHING_TEMPLATE = (
     "see where the result is, then call final_answer with it. If the request has no answer, say so "
     "in words."
 )
+# Parts of the answer's form hold no value (tactic no_value_parts): {parts} as the answer writes
+# them ("@p_value[nan]"). On DABench the small model gave such answers from columns with missing
+# values, or from a selection that held none.
+NO_VALUE_PARTS_TEMPLATE = (
+    "{parts} in your answer {hold} no value: a NaN or None comes from missing values in the data "
+    "(empty cells, a column read as text), from a selection that holds no rows, or from a lookup "
+    "that missed. Print what {it} {was} computed from (how many values, how many missing) to find "
+    "where, compute {it} again without that fault, then {how}."
+)
 # final_answer() was handed a whole table or array ({whole}: "a Series of 4 values"): a request for
 # one thing in it (which column, what mean) is not answered by the table.
 REVIEW_MANY_TEMPLATE = (
@@ -361,6 +370,7 @@ class Prompts:
     review_words: str = REVIEW_WORDS_TEMPLATE
     review_nothing: str = REVIEW_NOTHING_TEMPLATE
     review_many: str = REVIEW_MANY_TEMPLATE
+    no_value_parts: str = NO_VALUE_PARTS_TEMPLATE
     repeated_code: str = REPEATED_CODE_TEMPLATE
     same_error: str = SAME_ERROR_TEMPLATE
     failing_line: str = FAILING_LINE_TEMPLATE
@@ -603,6 +613,15 @@ class Prompts:
         return (self.unseen_answer.replace("{numbers}", _listed(numbers))
                 .replace("{them}", "it" if len(numbers) == 1 else "them")
                 .replace("{how}", " through final_answer()" if final_answer else ""))
+
+    def empty_parts(self, parts: list[str], *, from_code: bool) -> str:
+        """Parts of the answer's form hold no value: ``parts`` as the answer writes them."""
+        one = len(parts) == 1
+        how = ("call final_answer with the whole answer" if from_code
+               else "give the whole answer in the form the request asks")
+        return (self.no_value_parts.replace("{parts}", _listed(parts))
+                .replace("{hold}", "holds" if one else "hold").replace("{it}", "it" if one else "them")
+                .replace("{was}", "was" if one else "were").replace("{how}", how))
 
     def unshown_note(self, numbers: list[str]) -> str:
         """For the user: the answer taken still gives ``numbers`` that nothing in the run showed."""

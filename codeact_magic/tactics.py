@@ -58,6 +58,11 @@ class Tactics:
     # it had not computed with numbers such as 1234.56: replayed on the recorded runs it fires in 2
     # of the 156 (none of M3ToolEval's 82, none of the dev tasks); run again, 1 solved against 0.
     unseen_answer: bool = True
+    # A part of the answer in the request's form that holds no value (``@p_value[nan]``,
+    # ``Answer: None``) is met as an answer that is no value: the model is told once where such a
+    # value comes from (missing data, an empty selection) and to compute it again (answer_form.py).
+    # On DABench the small model answered 6 of 156 questions so, 5 wrong. Off until measured.
+    no_value_parts: bool = False
     # When the model is about to answer, it is shown the request again and asked for the answer
     # exactly in the form the request asks for.
     restate: bool = True
@@ -160,7 +165,7 @@ class Tactics:
 DEFAULT = Tactics()
 # The 0.1 loop, for comparison: plain answers in words, nothing sent back, a line per variable.
 NONE = Tactics(final_answer=False, require_code="never", nudge=False, act_first=False, look_first=False,
-               keep_given=False, drop_given=False, unseen_data=False, unseen_answer=False, restate=False, unused_numbers=False, answer_form=False, fill_form=False, check=False,
+               keep_given=False, drop_given=False, unseen_data=False, unseen_answer=False, no_value_parts=False, restate=False, unused_numbers=False, answer_form=False, fill_form=False, check=False,
                stall_warning=False, same_line=False, resample=False, fresh_start=False, error_context=False,
                error_values=False, show_expressions=False,
                suggest=False, attribute_help=False, syntax_help=False, signature=False, one_answer=False,

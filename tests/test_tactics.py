@@ -218,6 +218,37 @@ def test_no_value_again_after_being_told_ends_the_run_without_an_answer(ip, mode
     assert run.status == "answered" and run.answer == "None"
 
 
+def test_parts_of_an_answer_that_hold_no_value_are_sent_back_once(ip, model, capsys):
+    # DABench: the p-value of a column with missing values came out NaN, and the answer gave it.
+    ip.user_ns["trees"] = __import__("pandas").DataFrame({"height": [4.0, None, 5.0, 7.0]})
+    request = "Mean and std of height? Answer format: @mean[m] @std[s], two decimals."
+    nan_std = code("import numpy as np\nm, s = trees.height.mean(), np.std(trees.height.values)\n"
+                   "final_answer(f'@mean[{m:.2f}] @std[{s:.2f}]')")
+    fixed = code("s = np.std(trees.height.dropna().values)\nfinal_answer(f'@mean[{m:.2f}] @std[{s:.2f}]')")
+    model.reset(nan_std, fixed, "never asked")
+    run = codeact(ip, model, request, "default,+no_value_parts")
+    assert run.status == "answered" and run.answer == "@mean[5.33] @std[1.25]" and run.answer_step == 2
+    assert run.follow_ups == ["no_value"] and len(model.requests) == 2
+    assert sent(model, 1)[-1]["content"].endswith(
+        "@std[nan] in your answer holds no value: a NaN or None comes from missing values in the data "
+        "(empty cells, a column read as text), from a selection that holds no rows, or from a lookup "
+        "that missed. Print what it was computed from (how many values, how many missing) to find "
+        "where, compute it again without that fault, then call final_answer with the whole answer.")
+    assert "parts of the answer hold no value (NaN, None): told to compute them" in capsys.readouterr().out
+    # Told once: the same answer again is taken (the user sees its NaN). In words, the same.
+    model.reset(nan_std, nan_std, "never asked")
+    run = codeact(ip, model, request, "default,+no_value_parts", "--new")
+    assert run.status == "answered" and run.answer == "@mean[5.33] @std[nan]" and len(model.requests) == 2
+    model.reset(code("print(trees.height.mean())"), "@mean[5.33] @std[nan]", "@mean[5.33] @std[nan]")
+    run = codeact(ip, model, request, "default,+no_value_parts", "--new")
+    assert run.follow_ups == ["no_value"] and run.answer == "@mean[5.33] @std[nan]"
+    assert sent(model, 2)[-1]["content"].endswith("then give the whole answer in the form the request asks.")
+    # Without the tactic, the NaN answer is taken at once (after the usual review).
+    model.reset(nan_std, nan_std, "never asked")
+    run = codeact(ip, model, request, "default", "--new")
+    assert "no_value" not in run.follow_ups and run.answer == "@mean[5.33] @std[nan]"
+
+
 def test_a_whole_table_handed_over_is_sent_back_to_pick_the_one_thing_asked(ip, model):
     # A follow-up on a DataFrame: the model printed the missing counts, then handed all of them over.
     ip.user_ns["survey"] = __import__("pandas").DataFrame({"price": [1, None, 3], "rating": [None, None, 2]})

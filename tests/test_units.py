@@ -226,6 +226,21 @@ def test_the_answer_form_a_request_gives_is_found_with_its_literal_parts():
     assert find("Sum df_sales[amount] by city.") is None
 
 
+def test_the_parts_of_an_answer_that_hold_no_value_are_found_but_an_empty_list_is_not():
+    from codeact_magic.answer_form import find
+
+    form = find("Answer format: @mean_null[mean] @mean_notnull[mean] @pvalue[p], two decimals.")
+    assert form.empty_parts("@mean_null[4.26]\n@mean_notnull[43.31]\n@pvalue[nan]") == ["@pvalue[nan]"]
+    assert form.empty_parts("@mean_null[NaN], @mean_notnull[ None ], @pvalue['<NA>']") == [
+        "@mean_null[NaN]", "@mean_notnull[ None ]", "@pvalue['<NA>']"]
+    # Values, an empty slot (no outliers: an empty list may be the answer), words that hold "nan".
+    assert form.empty_parts("@mean_null[4.26] @mean_notnull[] @pvalue[nan-free 0.01]") == []
+    assert form.empty_parts("@other[nan] nan") == []  # not a part of this form
+    rule = find("Find the cheapest flight.\nWhen you are done, output the result using 'Answer: your answer'")
+    assert rule.empty_parts("Answer: None") == ["Answer: None"]
+    assert rule.empty_parts("Answer: None of the flights is cheaper than 120") == []
+
+
 def test_one_value_is_shown_put_in_the_form_but_no_answer_at_all_is_not():
     from codeact_magic.answer_form import filled_form
 
