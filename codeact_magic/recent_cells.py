@@ -15,7 +15,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from .observation import clean, format_error
+from .observation import clean, format_error, stable_cell_names
 
 KEPT = 10  # cells remembered between two runs
 TOLD = 3  # of those, the latest told to the model
@@ -87,7 +87,7 @@ class RecentCells:
         cell = Cell(result.execution_count, _cut(source, SOURCE_CHARS), text)
         if error is not None:
             try:
-                tb = clean(format_error(error, before_exec=result.error_before_exec is not None))
+                tb = stable_cell_names(clean(format_error(error, before_exec=result.error_before_exec is not None)))
             except Exception:
                 tb = ""
             cell = Cell(cell.count, cell.source, "", f"{type(error).__name__}: {error}",

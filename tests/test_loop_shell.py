@@ -65,6 +65,23 @@ def test_error_traceback_reaches_the_model_without_harness_frames(ip, model):
     assert "\x1b[" not in feedback
 
 
+def test_a_failing_step_reads_the_same_whatever_ran_in_the_kernel_before(ip, model):
+    # The kernel names a cell after its execution count: a benchmark question run again alone (or
+    # after other cells) showed the model other numbers in its tracebacks and warnings, and at
+    # temperature 0 it went another way.
+    step = code("def f():\n    return 1 / 0\nf()")
+    seen = []
+    for cells_before in (0, 3):
+        for _ in range(cells_before):
+            ip.run_cell("pass", store_history=True)
+        model.reset(step, "Division by zero.")
+        codeact(ip, model, "divide")
+        seen.append(model.requests[1]["messages"][-1]["content"])
+    assert seen[0] == seen[1]
+    assert 'File "<cell>", line 3, in <module>' in seen[0] and 'File "<cell>", line 2, in f' in seen[0]
+    assert "ipython-input" not in seen[0]
+
+
 def test_syntax_error_is_reported(ip, model):
     model.reset(code("print(1"), "Sorry.")
     _, run = codeact(ip, model, "broken")
