@@ -75,6 +75,42 @@ def typed_literal(code: str) -> bool:
     return False
 
 
+def _answer_calls(code: str) -> list[ast.Call]:
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return []
+    return [node for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == NAME]
+
+
+def typed_text(code: str) -> str:
+    """What the code types into final_answer() rather than computes: its arguments' literal parts
+    (a whole literal, the text around an f-string's {fields}), a line each. In
+    ``final_answer(f"@w[{w:.4f}], @skew[-0.1234]")`` the small model computed one slot and typed
+    the other."""
+    parts = []
+    for call in _answer_calls(code):
+        for arg in call.args:
+            pieces = arg.values if isinstance(arg, ast.JoinedStr) else [arg]
+            parts += [str(p.value) for p in pieces if isinstance(p, ast.Constant) and p.value is not None]
+    return "\n".join(parts)
+
+
+def without_answer_calls(code: str) -> str:
+    """The code with its final_answer(...) calls blanked out: what else it shows."""
+    lines = code.splitlines()
+    for call in sorted(_answer_calls(code), key=lambda c: (c.lineno, c.col_offset), reverse=True):
+        if call.end_lineno is None or call.end_col_offset is None:
+            continue
+        # ast's offsets are in UTF-8 bytes.
+        first = lines[call.lineno - 1].encode()
+        last = lines[call.end_lineno - 1].encode()
+        joined = first[:call.col_offset] + last[call.end_col_offset:]
+        lines[call.lineno - 1:call.end_lineno] = [joined.decode(errors="replace")]
+    return "\n".join(lines)
+
+
 def is_nothing(text: str) -> bool:
     """The answer's text is None, NaN, an empty string or an empty container."""
     return text.strip() in _NO_VALUE | _EMPTY

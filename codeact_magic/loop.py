@@ -22,7 +22,7 @@ from .executor import Execution, Executor, RunInProgress
 from .failing_values import failing_values
 from .answer_form import filled_form, find as find_answer_form
 from .call_signature import callee_signature
-from .final_answer import is_no_value, many_values, typed_literal
+from .final_answer import is_no_value, many_values, typed_text, without_answer_calls
 from .fresh_start import attempts
 from .given import invented, redefined, without
 from .images import StepImage, parts
@@ -245,13 +245,14 @@ async def codeact_loop(
         if not tactics.unseen_answer or said.unshown is not told or not run.steps:
             return []
         # The request (and the earlier runs it goes on with): never the loop's own messages, which
-        # quote the model's answers. Nor a step that typed its answer into final_answer(): neither
-        # its code nor what final_answer() received from it shows where the numbers came from (the
-        # model repeats in words what its code computed: M3ToolEval's "Answer: 651.2" is shown).
+        # quote the model's answers. Of the steps, their code but for its final_answer() calls
+        # (where the model types what it did not compute), and their outputs; what final_answer()
+        # received only from a step that typed none of it in (the model repeats in words what its
+        # code computed: M3ToolEval's "Answer: 651.2" is shown).
         shown = [m["content"] for m in chat.messages[1:request_at + 1] if isinstance(m["content"], str)]
         for step in run.steps:
-            typed = typed_literal(step.code)
-            shown += [] if typed else [step.code]
+            typed = bool(unshown_numbers(typed_text(step.code), ""))
+            shown.append(without_answer_calls(step.code))
             shown += [line for line in step.output.splitlines()
                       if not (typed and line.startswith(ANSWER_RECEIVED))]
         return unshown_numbers(answer, "\n".join(shown))
@@ -295,7 +296,7 @@ async def codeact_loop(
         else:
             run.answer_step = step
             code = run.steps[step - 1].code
-            end("answered", still_unshown(text) if typed_literal(code) else None, answer=text)
+            end("answered", still_unshown(typed_text(code)), answer=text)
 
     def end(status: str, note: str | None = None, answer: str | None = None) -> None:
         if answer is not None:
@@ -556,8 +557,9 @@ async def codeact_loop(
                             said.echoed, said.explore = True, tactics.resample
                             feedback += "\n\n" + prompts.echoed_answer
                             run.follow_ups.append("echo")
-                        if answer is not None and typed_literal(code) and (numbers := unshown(answer.text)):
-                            # The answer typed in as a literal, with numbers no step computed.
+                        if answer is not None and (numbers := unshown(typed_text(code))):
+                            # Numbers typed into the answer (a literal, or around an f-string's
+                            # fields) that no step computed.
                             answer, said.unshown = None, True
                             feedback += "\n\n" + prompts.unseen_in_answer(numbers, final_answer=True)
                             run.follow_ups.append("unshown")

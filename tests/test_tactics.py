@@ -1099,6 +1099,15 @@ def test_an_answer_with_numbers_no_step_showed_is_not_taken_once(ip, model, caps
             "Your answer gives -0.1234, which no output has shown: a value that was not computed is "
             "a guess, so that answer was not taken. Compute it with code and print it; then give "
             "the whole answer through final_answer().")
+        # Typed around a field the code computed (DABench 375, in a straight run): the computed
+        # slot is no cover for the typed one; told, the model computes it. What final_answer()
+        # received from that step does not count as shown either.
+        model.reset(mean, code('final_answer(f"@mean[{sum(xs) / len(xs)}], @skew[-0.1234]")'), skew,
+                    code('final_answer(f"@mean[{sum(xs) / len(xs)}], @skew[0.0352]")'))
+        run = codeact(ip, model, request, "none,+final_answer,+unseen_answer", "--new")
+        assert run.status == "answered" and run.answer == "@mean[2.8], @skew[0.0352]"
+        assert run.follow_ups == ["unshown"] and run.answer_step == 4 and run.note is None
+        assert "Your answer gives -0.1234, which no output has shown" in sent(model, 2)[-1]["content"]
         # Numbers the outputs showed, to the answer's precision, are taken at once.
         model.reset(mean, "The mean is 2.80.")
         run = codeact(ip, model, "Mean of [3, 1, 4, 1, 5]?", "none,+unseen_answer", "--new")

@@ -192,6 +192,28 @@ def test_observation_of_error_keeps_the_exception_line():
     assert "test_units.py" in text  # the step's own frames stay
 
 
+def test_what_code_types_into_final_answer_is_told_from_what_it_computes():
+    from codeact_magic.final_answer import typed_text, without_answer_calls
+    code = 'w = 0.95\nfinal_answer(f"@w[{w:.4f}], @skew[-0.1234]")\nprint(w)'
+    assert typed_text(code) == "@w[\n], @skew[-0.1234]"
+    assert typed_text('final_answer("Answer: 651.2")') == "Answer: 651.2"
+    assert typed_text("final_answer(12.5)") == "12.5" and typed_text("final_answer(total)") == ""
+    assert typed_text("final_answer(") == ""  # does not parse: nothing to tell
+    assert without_answer_calls(code) == "w = 0.95\n\nprint(w)"
+    assert without_answer_calls('x = "é"; final_answer(\n    f"{x} 1.5")  # done') == 'x = "é";   # done'
+
+
+def test_the_kernels_names_for_its_cells_are_shown_as_cell():
+    from codeact_magic.observation import stable_cell_names
+    # IPython counts the cells run before; ipykernel names the process. Both, as a warning says them.
+    assert stable_cell_names('<ipython-input-19-01f1eee95c79>:7: Pandas4Warning: inplace\n'
+                             '  File "/tmp/ipykernel_4242/3101452.py", line 3, in <module>') == (
+        '<cell>:7: Pandas4Warning: inplace\n  File "<cell>", line 3, in <module>')
+    # A library's file is where it is.
+    path = '  File "/usr/lib/python3/site-packages/pandas/core/frame.py", line 4330'
+    assert stable_cell_names(path) == path
+
+
 def test_observation_labels_parts_only_when_several():
     text = observe(_execution(stdout="out\n", result="42"), limit=1000, secrets=[], timeout=None)
     assert "[stdout]\nout" in text and "[result]\n42" in text
