@@ -50,8 +50,8 @@ class FollowUp:
     "line" (a step failed on the same line as the one before), "form" (the answer lacks the form
     the request gives), "cut" (its reply ended before it was whole), "empty" (it said nothing),
     "echo" (it copied the loop's message back), "given", "unseen" (its code typed out values
-    nothing showed it), "unshown" (its answer gave numbers nothing showed it), "no_value" (parts of its answer
-    hold no value) or "language"."""
+    nothing showed it), "unshown" (its answer gave numbers nothing showed it), "no_value" (parts
+    of its answer hold no value) or "language"."""
 
     kind: str
     text: str

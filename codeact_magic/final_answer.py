@@ -59,22 +59,6 @@ _NO_VALUE = {"", "None", "nan", "NaN", "''", '""'}
 _EMPTY = {"[]", "{}", "()"}
 
 
-def typed_literal(code: str) -> bool:
-    """The code hands final_answer() a literal (a value typed in, not computed): one rule for
-    "computed by a step", in the loop, the benchmarks and the tests."""
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError):
-        return False
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == NAME and node.args:
-            arg = node.args[0]
-            if isinstance(arg, ast.Constant) or (
-                    isinstance(arg, ast.JoinedStr) and all(isinstance(v, ast.Constant) for v in arg.values)):
-                return True
-    return False
-
-
 def _answer_calls(code: str) -> list[ast.Call]:
     try:
         tree = ast.parse(code)
@@ -82,6 +66,16 @@ def _answer_calls(code: str) -> list[ast.Call]:
         return []
     return [node for node in ast.walk(tree)
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == NAME]
+
+
+def typed_literal(code: str) -> bool:
+    """The code hands final_answer() a literal (a value typed in, not computed): one rule for
+    "computed by a step", in the loop, the benchmarks and the tests."""
+    for call in _answer_calls(code):
+        if call.args and (isinstance(arg := call.args[0], ast.Constant) or (
+                isinstance(arg, ast.JoinedStr) and all(isinstance(v, ast.Constant) for v in arg.values))):
+            return True
+    return False
 
 
 def typed_text(code: str) -> str:

@@ -201,6 +201,7 @@ async def codeact_loop(
         if not tactics.no_value_parts or states_form is None or said.nothing_told or not run.steps:
             return []
         return states_form.empty_parts(answer)
+
     streamed = ""  # the reply so far, counted if it is cut short by a Stop or an interrupt
 
     def secrets() -> list[str]:
