@@ -538,13 +538,14 @@ async def codeact_loop(
                         if execution.answer is not None and answer is None:
                             feedback += ("\n(final_answer() was called, but the step failed after it, "
                                          "so that answer was not taken.)")
-                        elif answer is not None and answer.others and tactics.one_answer:
+                        elif answer is not None and answer.others and (tactics.join_parts or tactics.one_answer):
                             values = [*answer.others, answer.text]
-                            if form is not None and (joined := form.joined(values)) is not None:
+                            if tactics.join_parts and form is not None \
+                                    and (joined := form.joined(values)) is not None:
                                 # One call per part of the request's form: together, the one answer.
                                 answer = replace(answer, text=joined, others=())
                                 run.follow_ups.append("joined")
-                            else:
+                            elif tactics.one_answer:
                                 feedback += "\n\n" + prompts.many_answers(values)
                                 run.follow_ups.append("answers")
                                 answer = None

@@ -88,10 +88,15 @@ class Tactics:
     # final_answer(a, b) call go one per slot: on the 9 DABench questions where these fired, 5
     # solved against 2.
     fill_form: bool = True
-    # A step that passes final_answer() several different values: those that are each a different
-    # part of the request's form are joined into the one answer; others (one call per candidate)
-    # are not taken, and the model is told to call it once, with the whole answer. Without it the
-    # last value is the answer. The refusal alone lost on DABench whole (0 of 4 against 1): off.
+    # A step that passes final_answer() one part of the request's form per call
+    # (final_answer('@r[0.3]'), then final_answer('@p[0.01]')): the parts are joined into the one
+    # answer, in the order called. Without it the last call's value is the answer, and the parts
+    # before it are lost (DABench 495 and 730 held every value right that way). Off until measured.
+    join_parts: bool = False
+    # A step that passes final_answer() several different values that are not the form's parts
+    # (one call per candidate): none is taken, and the model is told to call it once, with the
+    # whole answer. Without it the last value is the answer. Lost on DABench whole (0 of 4
+    # against 1): off.
     one_answer: bool = False
     # A step shows the value of every expression statement that is data, not only the last one's
     # (IPython's own ``ast_node_interactivity = "all"``, for the step). On M3ToolEval's web browsing
@@ -168,7 +173,7 @@ NONE = Tactics(final_answer=False, require_code="never", nudge=False, act_first=
                keep_given=False, drop_given=False, unseen_data=False, unseen_answer=False, no_value_parts=False, restate=False, unused_numbers=False, answer_form=False, fill_form=False, check=False,
                stall_warning=False, same_line=False, resample=False, fresh_start=False, error_context=False,
                error_values=False, show_expressions=False,
-               suggest=False, attribute_help=False, syntax_help=False, signature=False, one_answer=False,
+               suggest=False, attribute_help=False, syntax_help=False, signature=False, join_parts=False, one_answer=False,
                context="names")
 _BASES = {"default": DEFAULT, "none": NONE}
 

@@ -86,13 +86,21 @@ def test_several_different_final_answers_in_one_step_are_none_taken(ip, model):
 
 def test_the_parts_of_a_form_handed_over_one_call_each_are_the_one_answer(ip, model):
     request = "Test it. Answer format: @p_value[p] @significant[Yes/No]"
-    model.reset(code("p = 0.01\nfinal_answer(f'@p_value[{p}]')\nfinal_answer('@significant[Yes]')"))
-    run = codeact(ip, model, request, "none,+final_answer,+answer_form,+one_answer")
+    one_call_each = code("p = 0.01\nfinal_answer(f'@p_value[{p}]')\nfinal_answer('@significant[Yes]')")
+    model.reset(one_call_each)
+    run = codeact(ip, model, request, "none,+final_answer,+answer_form,+join_parts")
     assert run.answer == "@p_value[0.01]\n@significant[Yes]" and run.follow_ups == ["joined"]
-    # Two values for the same part are candidates: the model is to choose.
-    model.reset(code("final_answer('@p_value[0.01]')\nfinal_answer('@p_value[0.02]')"),
-                code("final_answer('@p_value[0.01] @significant[Yes]')"))
-    run = codeact(ip, model, request, "none,+final_answer,+answer_form,+one_answer")
+    # Without it, the last call's part is the answer and the first part is lost.
+    model.reset(one_call_each)
+    assert codeact(ip, model, request, "none,+final_answer").answer == "@significant[Yes]"
+    # Two values for the same part are candidates: joined they would not be one answer. Without
+    # one_answer the last is taken; with it, the model is to choose.
+    candidates = code("final_answer('@p_value[0.01]')\nfinal_answer('@p_value[0.02]')")
+    model.reset(candidates)
+    run = codeact(ip, model, "Test it. Answer format: @p_value[p]", "none,+final_answer,+answer_form,+join_parts")
+    assert run.answer == "@p_value[0.02]" and run.follow_ups == []
+    model.reset(candidates, code("final_answer('@p_value[0.01] @significant[Yes]')"))
+    run = codeact(ip, model, request, "none,+final_answer,+answer_form,+join_parts,+one_answer")
     assert run.answer == "@p_value[0.01] @significant[Yes]" and run.follow_ups == ["answers"]
 
 
