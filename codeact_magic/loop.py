@@ -79,6 +79,7 @@ class _Said:
     # form's message, which put the None in the form ("That is: final_answer('Answer: None')").
     nothing_told: bool = False
     formed: bool = False  # told the answer lacks the request's form (tactic: answer_form)
+    shape: bool = False  # the next reply is held to that form, where the server can (form_grammar)
     warned_repeat: bool = False
     resampled: bool = False  # a repeat after the warning was met with a sampled reply
     explore: bool = False  # the next reply is sampled (tactic: resample)
@@ -215,6 +216,7 @@ async def codeact_loop(
 
     def form_follow_up(answer: str, missing: list[str], message: str, parts: tuple[str, ...] = ()) -> FollowUp:
         told = follow_up("form", message)
+        said.shape = tactics.form_grammar and tactics.final_answer
         if tactics.fill_form and filled_form(answer, missing, parts):
             run.follow_ups.append("filled")  # counted apart, to measure it
         return told
@@ -324,8 +326,10 @@ async def codeact_loop(
                 reply: ModelReply | None = None
                 streamed = ""
                 explore, said.explore = said.explore, False
+                shape, said.shape = form if said.shape else None, False
                 sending, said.images = _with_images(run.messages, said.images), None
-                async for chunk in model.stream(sending, require_code=require_code, explore=explore):
+                async for chunk in model.stream(sending, require_code=require_code, explore=explore,
+                                                form=shape):
                     if isinstance(chunk, TextDelta):
                         streamed += chunk.text
                         yield ModelText(chunk.text, said.turn)

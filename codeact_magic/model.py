@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .answer_form import AnswerForm
+from .form_grammar import form_grammar
 from .provider_error import ProviderError, _unreachable, describe
 from .reply import parse_reply
 from .run import Usage
@@ -117,9 +119,12 @@ class Model(Protocol):
     name: str
 
     def stream(self, messages: Sequence[Message], *, require_code: bool = False,
-               explore: bool = False) -> AsyncIterator[TextDelta | Waiting | ModelReply]:
+               explore: bool = False, form: AnswerForm | None = None,
+               ) -> AsyncIterator[TextDelta | Waiting | ModelReply]:
         """``require_code``: this reply must hold a code block. A backend that can constrain its
         decoding (the embedded llama.cpp server, with a grammar) does; others may ignore it.
+        ``form``: this reply must hand over an answer in that form, through final_answer(); the
+        same backends hold it to the form's literal parts (form_grammar.py), others may ignore it.
         ``explore``: this reply must not be the one the same prompt gave before; a model that
         decodes greedily samples it instead. A ``Waiting`` may come first, when the reply will not
         start at once."""
@@ -162,7 +167,8 @@ class LiteLLM:
     rate_limit_retries: int = 2
     backoff: float = 1.0  # seconds before the first retry; doubled each time
     free: bool = False  # a model that costs nothing (the embedded one): cost 0, not "unknown"
-    # The server takes a GBNF grammar per request (llama.cpp's does): ``require_code`` is enforced.
+    # The server takes a GBNF grammar per request (llama.cpp's does): ``require_code`` and ``form``
+    # are enforced.
     grammar: bool = False
     # The model sees images: a step's figures are sent to it (images.py).
     vision: bool = False
@@ -174,7 +180,8 @@ class LiteLLM:
     _stop_rejected: bool = field(default=False, repr=False)
 
     def _params(self, messages: Sequence[Message], use_stop: bool,
-                require_code: bool = False, explore: bool = False) -> dict[str, Any]:
+                require_code: bool = False, explore: bool = False,
+                form: AnswerForm | None = None) -> dict[str, Any]:
         params: dict[str, Any] = dict(
             model=self.name,
             messages=list(messages),
@@ -198,8 +205,9 @@ class LiteLLM:
             # Greedy decoding answers the same prompt the same way: a reply that must differ
             # (the model went round in circles) is sampled.
             params["temperature"] = EXPLORE_TEMPERATURE if explore else 0
-        if require_code and self.grammar:
-            params["extra_body"] = {**params.get("extra_body", {}), "grammar": CODE_GRAMMAR}
+        if self.grammar and (require_code or form is not None):
+            grammar = form_grammar(form) if form is not None else CODE_GRAMMAR
+            params["extra_body"] = {**params.get("extra_body", {}), "grammar": grammar}
         return params
 
     def supports_vision(self) -> bool:
@@ -221,12 +229,12 @@ class LiteLLM:
                         timeout=self.request_timeout, streaming=streaming)
 
     async def _open(self, litellm: Any, messages: Sequence[Message], require_code: bool,
-                    explore: bool) -> Any:
+                    explore: bool, form: AnswerForm | None = None) -> Any:
         use_stop = bool(self.stop) and not self._stop_rejected
         retries = 0
         while True:
             try:
-                return await litellm.acompletion(**self._params(messages, use_stop, require_code, explore))
+                return await litellm.acompletion(**self._params(messages, use_stop, require_code, explore, form))
             except (litellm.RateLimitError, litellm.InternalServerError, litellm.ServiceUnavailableError,
                     litellm.BadGatewayError) as exc:
                 # Rate limits and a server's passing failures (500, 502, 503) are retried a bounded
@@ -251,13 +259,14 @@ class LiteLLM:
                 raise self._fail(exc) from None
 
     async def stream(self, messages: Sequence[Message], *, require_code: bool = False,
-                     explore: bool = False) -> AsyncIterator[TextDelta | Waiting | ModelReply]:
+                     explore: bool = False, form: AnswerForm | None = None,
+                     ) -> AsyncIterator[TextDelta | Waiting | ModelReply]:
         litellm = import_litellm()
         if self.busy_note is not None:
             note = await asyncio.to_thread(self.busy_note)
             if note:
                 yield Waiting(note)
-        response = await self._open(litellm, messages, require_code, explore)
+        response = await self._open(litellm, messages, require_code, explore, form)
         if (not_a_reply := await _not_a_stream(response)) is not None:
             await response.aclose()
             where = f" at {self.api_base}" if self.api_base else ""

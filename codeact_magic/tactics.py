@@ -88,6 +88,13 @@ class Tactics:
     # final_answer(a, b) call go one per slot: on the 9 DABench questions where these fired, 5
     # solved against 2.
     fill_form: bool = True
+    # ... and the model's reply to that message, where the server decodes under a grammar (the
+    # embedded model), is held to the form's literal parts, in order: a few words, then one
+    # final_answer("...") call whose string has every part, the slots the model's own (text or an
+    # f-string's fields; form_grammar.py). Shown the form filled, the small model still wrote
+    # final_answer('@0 outliers') for '@number_of_outliers[0]' (6 of the 15 DABench runs that ended
+    # out of the form held the right values). Off until measured on whole sets.
+    form_grammar: bool = False
     # A step that passes final_answer() one part of the request's form per call
     # (final_answer('@r[0.3]'), then final_answer('@p[0.01]')): the parts are joined into the one
     # answer, in the order called. Without it the last call's value is the answer, and the parts
@@ -170,7 +177,7 @@ class Tactics:
 DEFAULT = Tactics()
 # The 0.1 loop, for comparison: plain answers in words, nothing sent back, a line per variable.
 NONE = Tactics(final_answer=False, require_code="never", nudge=False, act_first=False, look_first=False,
-               keep_given=False, drop_given=False, unseen_data=False, unseen_answer=False, no_value_parts=False, restate=False, unused_numbers=False, answer_form=False, fill_form=False, check=False,
+               keep_given=False, drop_given=False, unseen_data=False, unseen_answer=False, no_value_parts=False, restate=False, unused_numbers=False, answer_form=False, fill_form=False, form_grammar=False, check=False,
                stall_warning=False, same_line=False, resample=False, fresh_start=False, error_context=False,
                error_values=False, show_expressions=False,
                suggest=False, attribute_help=False, syntax_help=False, signature=False, join_parts=False, one_answer=False,

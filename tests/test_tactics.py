@@ -326,12 +326,61 @@ def test_no_grammar_goes_to_a_server_not_known_to_take_one(ip, model):
 
 
 def test_the_grammar_accepts_a_reply_with_a_block_and_nothing_else():
-    # llama.cpp's own parser: the grammar the embedded model gets is valid GBNF.
-    llama_cpp = pytest.importorskip("llama_cpp")
+    # llama.cpp's own grammar engine, over the embedded model's vocabulary (gbnf.py).
+    from gbnf import accepts, parses
+
     from codeact_magic.model import CODE_GRAMMAR
 
-    grammar = llama_cpp.LlamaGrammar.from_string(CODE_GRAMMAR, verbose=False)
-    assert grammar is not None
+    assert parses(CODE_GRAMMAR) and not parses('root ::= "a" [')
+    assert accepts(CODE_GRAMMAR, "I will add them.\n```python\nprint(2 + 2)\n```")
+    assert accepts(CODE_GRAMMAR, "```python\nx = '`'\nprint(x)\n```\n")
+    assert not accepts(CODE_GRAMMAR, "It is 4.")  # an answer in words is what it rules out
+
+
+def test_form_grammar_holds_the_reply_after_the_form_message_to_the_form(ip, model):
+    from codeact_magic.answer_form import find
+    from codeact_magic.form_grammar import form_grammar
+    from codeact_magic.model import LiteLLM
+
+    ip.user_ns["_backend"] = LiteLLM(MODEL, api_base=model.url, grammar=True)
+
+    def run_with(tactics: str) -> None:
+        model.reset(code("total = 19 + 23\nfinal_answer(total)"), code("final_answer(f'@total[{total}]')"))
+        ip.run_line_magic("config", f"CodeAct.tactics = '{tactics}'")
+        assert ip.run_cell(f"import codeact_magic\nr = await codeact_magic.arun({FORM_REQUEST!r}, "
+                           "model=_backend, display=False)").success
+        assert ip.user_ns["r"].answer == "@total[42]"
+
+    run_with("none,+final_answer,+answer_form,+form_grammar")
+    # Only the reply to the form's message is held to it.
+    assert "grammar" not in model.requests[0]
+    assert model.requests[1]["grammar"] == form_grammar(find(FORM_REQUEST))
+    run_with("none,+final_answer,+answer_form")
+    assert all("grammar" not in r for r in model.requests)
+
+
+def test_the_form_grammar_takes_the_forms_parts_in_order_and_the_slots_as_the_model_fills_them():
+    from gbnf import accepts
+
+    from codeact_magic.answer_form import find
+    from codeact_magic.form_grammar import form_grammar
+
+    one = form_grammar(find(FORM_REQUEST))
+    block = "The output shows it, so I give it in the form asked.\n```python\n{}\n```"
+    for call in ("final_answer('@total[42]')", 'final_answer(f"@total[{total}]")',
+                 "final_answer(f'@total[{df[\"a\"].sum():.2f}]')", "final_answer('@total[[1, 2]]')"):
+        assert accepts(one, block.format(call)), call
+    # What the small model wrote, shown final_answer('@number_of_outliers[0]'); words; more code.
+    for reply in (block.format("final_answer('@0 total')"), block.format("final_answer(42)"),
+                  "The total is 42.", block.format("final_answer('@total[42]')\nprint(total)")):
+        assert not accepts(one, reply), reply
+
+    three = form_grammar(find("Find them.\n\nAnswer format: @mean_age[mean] and @max_fare[max]. "
+                              "Output the answer using 'Answer: your answer'"))
+    assert accepts(three, block.format('final_answer("@mean_age[29.7] @max_fare[512.33]\\nAnswer: yes")'))
+    assert accepts(three, block.format("final_answer(f'@mean_age[{m}], @max_fare[{x}], Answer: {a}')"))
+    assert not accepts(three, block.format("final_answer('@max_fare[512.33] @mean_age[29.7] Answer: yes')"))
+    assert not accepts(three, block.format("final_answer('@mean_age[29.7] @max_fare[512.33]')"))
 
 
 # ---- answer_form ----
