@@ -202,6 +202,9 @@ def test_bench_writes_outcomes_export_reads_and_a_report(tmp_path, model):
     report = (out / "dabench.md").read_text()
     assert f"3 questions, {MODEL}" in report and "| ours" in report and "DAAgent-7B 51.4 %" in report
     assert "What the loop sent back (runs, of them solved): nudge 3 (1)" in report
+    # What the figures were made with: a report from other library versions is another measurement.
+    import pandas
+    assert f"pandas {pandas.__version__}" in report and "Python 3." in report
     exported = tmp_path / "train.jsonl"
     done = subprocess.run([sys.executable, "-m", "codeact_magic", "export", str(out / "dabench.jsonl"),
                            "--format", "sharegpt", "-o", str(exported)], capture_output=True, text=True)

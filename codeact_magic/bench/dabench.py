@@ -21,8 +21,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .harness import (ROOT, Ours, Outcome, Results, Smolagents, add_common_options, emit, follow_ups_line, median,
-                      model_label, pct, run_all, runners, table)
+from .harness import (ROOT, Ours, Outcome, Results, Smolagents, add_common_options, emit, environment_line,
+                      follow_ups_line, median, model_label, pct, run_all, runners, table)
 
 DEFAULT_DATA = ROOT.parent / "shared" / "benchmarks" / "dabench-dev"
 # Accuracy by question on the full 257-question set, read from the paper's main plot (the README).
@@ -167,6 +167,7 @@ def report(questions: list[Question], results: Results, harnesses: list[str]) ->
         f"{h}: " + ", ".join(f"{k} {v}" for k, v in sorted(s.items())) for h, s in statuses.items()))
     if line := follow_ups_line(results.of("ours", keys)):
         out.append("\n" + line)
+    out.append("\n" + environment_line())
     out.append("\nPublished (accuracy by question, full 257-question set): " +
                ", ".join(f"{m} {v:.1f} %" for m, v in PUBLISHED))
     return "\n".join(out)

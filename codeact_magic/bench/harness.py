@@ -311,6 +311,26 @@ def pct(part: float, whole: float) -> str:
     return f"{100 * part / whole:.1f} %" if whole else "-"
 
 
+# What the model's code runs on in the kernel, and what runs the embedded model: a figure from a
+# run is only comparable with another made on the same versions (pandas 3 changed what the small
+# model's pandas-2 code does: str.replace's regex, string columns, in-place warnings).
+VERSIONED = ("pandas", "numpy", "scipy", "scikit-learn", "llama-cpp-python", "smolagents")
+
+
+def environment_line() -> str:
+    """The versions this report was made with (Python, and each of VERSIONED installed)."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = [f"Python {platform.python_version()}"]
+    for name in VERSIONED:
+        try:
+            found.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            pass
+    return "Made with " + ", ".join(found) + "."
+
+
 def follow_ups_line(outcomes: list[Outcome]) -> str:
     """Which of the loop's follow-ups the runs needed, and how many of those runs were solved: a
     tactic's share of the result, read from the same run."""

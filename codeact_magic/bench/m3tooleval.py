@@ -35,8 +35,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .harness import (Ours, Outcome, Results, Smolagents, add_common_options, emit, follow_ups_line, median,
-                      model_label, pct, run_all, runners, table)
+from .harness import (Ours, Outcome, Results, Smolagents, add_common_options, emit, environment_line,
+                      follow_ups_line, median, model_label, pct, run_all, runners, table)
 
 # Success rate on the 82 tasks, code as action, from the CodeAct paper (Wang et al., 2024, Table 3).
 PUBLISHED = [("gpt-4-1106-preview", 74.4), ("gpt-3.5-turbo-0613", 51.2),
@@ -179,6 +179,7 @@ def report(tasks: list[Any], results: Results, harnesses: list[str], turns: int 
                    f"{sum(o.seconds for o in a) / max(1e-9, sum(o.seconds for o in b)):.2f}")
     if line := follow_ups_line(results.of("ours", names)):
         out.append("\n" + line)
+    out.append("\n" + environment_line())
     out.append("\nPublished (82 tasks, code as action, within 10 turns): " +
                ", ".join(f"{m} {v:.1f} %" for m, v in PUBLISHED))
     return "\n".join(out)
