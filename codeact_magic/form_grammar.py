@@ -40,8 +40,8 @@ def form_grammar(form: AnswerForm) -> str:
     a string holding every literal part of ``form`` (``@mean[``…``]``, ``Answer:`` …), in order."""
     rules = ['root  ::= prose "```python\\n" call "\\n```" tail']
     for name, quote in (("d", '"'), ("s", "'")):
-        parts = [f'{json.dumps(m)} slot-{name} "]"' if m.endswith("[") else f'{json.dumps(m)} " "? label-{name}'
-                 for m in form.markers]
+        parts = [f'{json.dumps(m)} slot-{name} "]"' if m.endswith("[")
+                 else f'{json.dumps(m)} " "? label-{name}' for m in form.markers]
         rules.append(f"parts-{name} ::= " + " sep ".join(parts))
         rules.append(_QUOTED.strip("\n").replace("-Q", f"-{name}").replace("Q", quote))
     return "\n".join(rules) + _RULES

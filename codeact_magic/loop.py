@@ -542,7 +542,8 @@ async def codeact_loop(
                         if execution.answer is not None and answer is None:
                             feedback += ("\n(final_answer() was called, but the step failed after it, "
                                          "so that answer was not taken.)")
-                        elif answer is not None and answer.others and (tactics.join_parts or tactics.one_answer):
+                        elif answer is not None and answer.others and (tactics.join_parts
+                                                                       or tactics.one_answer):
                             values = [*answer.others, answer.text]
                             if tactics.join_parts and form is not None \
                                     and (joined := form.joined(values)) is not None:

@@ -234,7 +234,8 @@ class LiteLLM:
         retries = 0
         while True:
             try:
-                return await litellm.acompletion(**self._params(messages, use_stop, require_code, explore, form))
+                return await litellm.acompletion(**self._params(messages, use_stop, require_code, explore,
+                                                                form))
             except (litellm.RateLimitError, litellm.InternalServerError, litellm.ServiceUnavailableError,
                     litellm.BadGatewayError) as exc:
                 # Rate limits and a server's passing failures (500, 502, 503) are retried a bounded
