@@ -89,11 +89,12 @@ class Tactics:
     # solved against 2.
     fill_form: bool = True
     # ... and the model's reply to that message, where the server decodes under a grammar (the
-    # embedded model), is held to the form's literal parts, in order: a few words, then one
-    # final_answer("...") call whose string has every part, the slots the model's own (text or an
+    # embedded model), is held to the form's literal parts, in order: one final_answer("...") call
+    # whose string has every part, or the parts in words; the slots are the model's own (text or an
     # f-string's fields; form_grammar.py). Shown the form filled, the small model still wrote
     # final_answer('@0 outliers') for '@number_of_outliers[0]' (6 of the 15 DABench runs that ended
-    # out of the form held the right values). Off until measured on whole sets.
+    # out of the form held the right values). At temperature 0 it changes only the replies that
+    # miss the form. Off until measured on whole sets.
     form_grammar: bool = False
     # A step that passes final_answer() one part of the request's form per call
     # (final_answer('@r[0.3]'), then final_answer('@p[0.01]')): the parts are joined into the one

@@ -359,7 +359,7 @@ def test_form_grammar_holds_the_reply_after_the_form_message_to_the_form(ip, mod
     assert all("grammar" not in r for r in model.requests)
 
 
-def test_the_form_grammar_takes_the_forms_parts_in_order_and_the_slots_as_the_model_fills_them():
+def test_the_form_grammar_takes_the_forms_parts_in_order_and_nothing_else_from_the_model():
     from gbnf import accepts
 
     from codeact_magic.answer_form import find
@@ -367,20 +367,28 @@ def test_the_form_grammar_takes_the_forms_parts_in_order_and_the_slots_as_the_mo
 
     one = form_grammar(find(FORM_REQUEST))
     block = "The output shows it, so I give it in the form asked.\n```python\n{}\n```"
-    for call in ("final_answer('@total[42]')", 'final_answer(f"@total[{total}]")',
-                 "final_answer(f'@total[{df[\"a\"].sum():.2f}]')", "final_answer('@total[[1, 2]]')"):
-        assert accepts(one, block.format(call)), call
-    # What the small model wrote, shown final_answer('@number_of_outliers[0]'); words; more code.
+    # The slots are the model's: a value, an f-string's fields, a list; in a call or in words.
+    for reply in (block.format("final_answer('@total[42]')"), block.format('final_answer(f"@total[{total}]")'),
+                  block.format("final_answer(f'@total[{df[\"a\"].sum():.2f}]')"),
+                  block.format("final_answer('@total[[1, 2]]')"), "@total[42]", "The total is @total[42]."):
+        assert accepts(one, reply), reply
+    # What the small model wrote, shown final_answer('@number_of_outliers[0]'); a bare value; words
+    # without the form; more code after the call.
     for reply in (block.format("final_answer('@0 total')"), block.format("final_answer(42)"),
                   "The total is 42.", block.format("final_answer('@total[42]')\nprint(total)")):
         assert not accepts(one, reply), reply
 
     three = form_grammar(find("Find them.\n\nAnswer format: @mean_age[mean] and @max_fare[max]. "
                               "Output the answer using 'Answer: your answer'"))
-    assert accepts(three, block.format('final_answer("@mean_age[29.7] @max_fare[512.33]\\nAnswer: yes")'))
-    assert accepts(three, block.format("final_answer(f'@mean_age[{m}], @max_fare[{x}], Answer: {a}')"))
-    assert not accepts(three, block.format("final_answer('@max_fare[512.33] @mean_age[29.7] Answer: yes')"))
-    assert not accepts(three, block.format("final_answer('@mean_age[29.7] @max_fare[512.33]')"))
+    for reply in (block.format('final_answer("@mean_age[29.7] @max_fare[512.33]\\nAnswer: yes")'),
+                  block.format("final_answer(f'@mean_age[{m}], @max_fare[{x}], Answer: {a}')"),
+                  block.format("final_answer('@mean_age[29.7]@max_fare[512.33] Answer: yes')"),
+                  "@mean_age[29.7]\n@max_fare[512.33]\nAnswer: yes"):
+        assert accepts(three, reply), reply
+    for reply in (block.format("final_answer('@max_fare[512.33] @mean_age[29.7] Answer: yes')"),
+                  block.format("final_answer('@mean_age[29.7] @max_fare[512.33]')"),
+                  block.format('final_answer("0.0000[normal]")'), block.format('final_answer("No", "0.000")')):
+        assert not accepts(three, reply), reply
 
 
 # ---- answer_form ----
