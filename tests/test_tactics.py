@@ -326,8 +326,9 @@ def test_no_grammar_goes_to_a_server_not_known_to_take_one(ip, model):
 
 
 def test_the_grammar_accepts_a_reply_with_a_block_and_nothing_else():
-    # llama.cpp's own grammar engine, over the embedded model's vocabulary (gbnf.py).
-    from gbnf import accepts, parses
+    # llama.cpp's own grammar engine, over the embedded model's vocabulary (bench/grammar.py).
+    pytest.importorskip("llama_cpp")
+    from codeact_magic.bench.grammar import accepts, parses
 
     from codeact_magic.model import CODE_GRAMMAR
 
@@ -360,7 +361,8 @@ def test_form_grammar_holds_the_reply_after_the_form_message_to_the_form(ip, mod
 
 
 def test_the_form_grammar_takes_the_forms_parts_in_order_and_nothing_else_from_the_model():
-    from gbnf import accepts
+    pytest.importorskip("llama_cpp")
+    from codeact_magic.bench.grammar import accepts
 
     from codeact_magic.answer_form import find
     from codeact_magic.form_grammar import form_grammar
@@ -389,6 +391,32 @@ def test_the_form_grammar_takes_the_forms_parts_in_order_and_nothing_else_from_t
                   block.format("final_answer('@mean_age[29.7] @max_fare[512.33]')"),
                   block.format('final_answer("0.0000[normal]")'), block.format('final_answer("No", "0.000")')):
         assert not accepts(three, reply), reply
+
+
+def test_the_replay_names_the_stored_runs_the_form_grammar_would_change(tmp_path):
+    # Without the model: the runs whose reply to the form's message misses the form.
+    pytest.importorskip("llama_cpp")
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from codeact_magic.answer_form import find
+    from codeact_magic.prompts import Prompts
+
+    told = Prompts().wrong_form("42", find(FORM_REQUEST).text, ["@total["], from_code=True)
+    runs = tmp_path / "runs.jsonl"
+    runs.write_text("".join(json.dumps({"task": task, "score": {"solved": False}, "trajectory": [
+        {"role": "system", "content": "..."}, {"role": "user", "content": FORM_REQUEST},
+        {"role": "assistant", "content": code("final_answer(42)")}, {"role": "user", "content": told},
+        {"role": "assistant", "content": reply}]}) + "\n"
+        for task, reply in (("7", code("final_answer('@total[42]')")), ("8", code("final_answer('@42 total')")),
+                            ("9", "@total[42]"))))
+    script = Path(__file__).parent.parent / "benchmarks" / "form_grammar_replay.py"
+    done = subprocess.run([sys.executable, str(script), str(runs)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Replies to the form's message: 3; the grammar refuses 1" in done.stdout
+    assert done.stdout.rstrip().endswith("ids: 8")
 
 
 # ---- answer_form ----

@@ -1,4 +1,5 @@
-"""Whether a GBNF grammar accepts a text, decided by llama.cpp's own grammar engine.
+"""Whether a GBNF grammar accepts a text, decided by llama.cpp's own grammar engine: for the tests
+of the loop's grammars, and to replay a grammar on stored runs (benchmarks/form_grammar_replay.py).
 
 llama-cpp-python's ``LlamaGrammar.from_string`` only stores the text (it accepts ``root ::= "a" [``),
 so a grammar is checked the way the server uses it: a grammar sampler over the embedded model's
@@ -13,13 +14,12 @@ import ctypes
 from functools import cache
 from typing import Any
 
-import pytest
-
 
 @cache
 def _vocabulary() -> Any:
-    llama_cpp = pytest.importorskip("llama_cpp")
-    from codeact_magic.local.weights import ensure_weights
+    import llama_cpp  # the embedded model's extra ([local])
+
+    from ..local.weights import ensure_weights
 
     return llama_cpp.Llama(str(ensure_weights()), vocab_only=True, verbose=False)
 
