@@ -115,7 +115,9 @@ def step_error(error: BaseException | None, code: str = "", *,
                before_exec: bool = False) -> StepError | None:
     if error is None:
         return None
-    return StepError(ename=type(error).__name__, evalue=str(error),
+    # A SyntaxError's message names the cell ("'(' was never closed (<ipython-input-3-…>, line 1)"):
+    # read by the stall check (the same error three times) and told by fresh_start's summary.
+    return StepError(ename=type(error).__name__, evalue=stable_cell_names(str(error)),
                      where=failing_line(error, code, before_exec=before_exec))
 
 

@@ -87,6 +87,9 @@ def test_syntax_error_is_reported(ip, model):
     _, run = codeact(ip, model, "broken")
     assert run.steps[0].error.ename == "SyntaxError"
     assert "SyntaxError" in model.requests[1]["messages"][-1]["content"]
+    # Its message names the cell as every traceback does: the same error reads the same at any
+    # execution count (the stall check compares it; fresh_start's summary tells it).
+    assert run.steps[0].error.evalue == "incomplete input (<cell>, line 1)"
 
 
 def test_unbalanced_code_is_reported_not_raised(ip, model):
