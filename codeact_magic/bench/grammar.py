@@ -24,13 +24,20 @@ def _vocabulary() -> Any:
     return llama_cpp.Llama(str(ensure_weights()), vocab_only=True, verbose=False)
 
 
-def parses(grammar: str) -> bool:
-    """llama.cpp reads ``grammar`` (it logs why not)."""
+def _sampler(grammar: str) -> Any:
+    """llama.cpp's grammar sampler for ``grammar`` over the vocabulary; NULL (falsy) when it does
+    not parse (llama.cpp logs why)."""
     import llama_cpp
 
-    llm = _vocabulary()
-    sampler = llama_cpp.llama_sampler_init_grammar(llama_cpp.llama_model_get_vocab(llm._model.model),
-                                                    grammar.encode(), b"root")
+    vocabulary = llama_cpp.llama_model_get_vocab(_vocabulary()._model.model)
+    return llama_cpp.llama_sampler_init_grammar(vocabulary, grammar.encode(), b"root")
+
+
+def parses(grammar: str) -> bool:
+    """llama.cpp reads ``grammar``."""
+    import llama_cpp
+
+    sampler = _sampler(grammar)
     if sampler:
         llama_cpp.llama_sampler_free(sampler)
     return bool(sampler)
@@ -40,9 +47,7 @@ def accepts(grammar: str, text: str) -> bool:
     """A model decoding under ``grammar`` could write ``text`` and stop there."""
     import llama_cpp
 
-    llm = _vocabulary()
-    sampler = llama_cpp.llama_sampler_init_grammar(llama_cpp.llama_model_get_vocab(llm._model.model),
-                                                    grammar.encode(), b"root")
+    llm, sampler = _vocabulary(), _sampler(grammar)
     assert sampler, "the grammar does not parse"
     try:
         end = llm.token_eos()
