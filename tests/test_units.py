@@ -861,3 +861,63 @@ def test_a_step_python_cannot_read_is_told_which_part_of_its_f_string_is_wrong()
     assert fault("if x\n    pass") == SyntaxFault(1)
     # Not a syntax error: nothing.
     assert syntax_fault(ValueError("no"), "x") is None
+
+
+# ---- bench/paired: which reruns measure a mechanism ----
+
+def _turns(*contents: str) -> list[dict]:
+    roles = ["system"] + ["user", "assistant"] * len(contents)
+    return [{"role": r, "content": c} for r, c in zip(roles, ("...", *contents))]
+
+
+def test_a_rerun_is_paired_where_the_loop_first_said_something_else_not_where_the_model_did():
+    from codeact_magic.bench.paired import divergence
+
+    before = _turns("Q", "code A", "error", "code A again", "stall warning", "code A")
+    # The loop sent another message after the same replies: the mechanism acted.
+    told = _turns("Q", "code A", "error", "code A again", "started again", "code B")
+    assert divergence(before, told) == divergence(before, told, "anything")
+    assert divergence(before, told).paired and divergence(before, told).at == 5
+    # The model replied otherwise to the same request: the server's noise, not the mechanism.
+    noise = _turns("Q", "code C", "error")
+    assert not divergence(before, noise).paired and divergence(before, noise).role == "assistant"
+    assert divergence(before, noise).at == 2 and "not paired" in divergence(before, noise).label
+    # ... unless the mechanism shapes that very reply (a grammar after the form's message).
+    shaped = _turns("Q", "code A", "error", "code D")
+    assert not divergence(before, shaped).paired
+    assert divergence(before, shaped, acts_after="error").paired
+    assert not divergence(before, shaped, acts_after="the form's message").paired
+    # The same conversation; and one that goes on where the other ended (the loop's decision).
+    assert divergence(before, before) .at is None and divergence(before, before).paired
+    assert divergence(before[:4], before).paired and divergence(before[:4], before).at == 4
+
+
+def test_the_paired_script_counts_only_the_paired_reruns(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    def run(task, trajectory, solved, tokens, follow_ups=()):
+        return json.dumps({"task": task, "harness": "ours", "answer": None, "status": "answered",
+                           "steps": 1, "calls": 2, "prompt_tokens": tokens, "completion_tokens": 9,
+                           "seconds": 1.0, "score": {"solved": solved}, "trajectory": trajectory,
+                           "follow_ups": list(follow_ups)}) + "\n"
+
+    stored = _turns("Q", "code A", "out", "answer 1")
+    before, after = tmp_path / "before.jsonl", tmp_path / "after.jsonl"
+    before.write_text(run("1", stored, False, 100) + run("2", stored, False, 100) + run("3", stored, False, 100))
+    after.write_text(run("1", _turns("Q", "code A", "out", "answer 1", "form", "answer 2"), True, 150)
+                     + run("2", _turns("Q", "code B", "out", "answer 2"), True, 120)
+                     + run("3", _turns("Q", "started again", "x"), True, 130, ["stall", "fresh"]))
+    script = Path(__file__).parent.parent / "benchmarks" / "paired.py"
+    done = subprocess.run([sys.executable, str(script), str(before), str(after)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "paired: first differs at the loop's message 5" in next(x for x in lines if x.startswith("| 1 "))
+    assert "not paired" in next(x for x in lines if x.startswith("| 2 "))
+    assert "started again" in next(x for x in lines if x.startswith("| 3 "))
+    # Only task 1 counts as paired: 0 → 1 solved; all three: 0 → 3.
+    assert next(x for x in lines if x.startswith("| paired")).split("|")[2:5] == [" 1 ", " 0 → 1  ", " 0 → 0   "]
+    assert "| 3 " in next(x for x in lines if x.startswith("| all"))
