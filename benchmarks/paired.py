@@ -7,7 +7,8 @@ run again with the mechanism on. A line per task of AFTER: before → after (sol
 prompt tokens) and where the two conversations first differ (codeact_magic/bench/paired.py); then
 totals over the paired tasks and over all. ``--acts-after`` names a text of the message whose reply
 the mechanism shapes (a grammar: the form's message), so a reply that differs there is its doing.
-A run that started again (``fresh`` in its follow-ups) dropped its earlier attempts from the
+Rerun at the stored runs' code with only the mechanism changed: another change of what the loop
+says (an error message worded otherwise) would count as the mechanism's. A run that started again (``fresh`` in its follow-ups) dropped its earlier attempts from the
 conversation: whether they were the same cannot be read, and the line says so.
 """
 
