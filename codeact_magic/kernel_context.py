@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import csv
 import functools
 import inspect
 import os
@@ -340,6 +341,23 @@ def describe_file(path: Path, shown_as: str) -> str:
     return line + ", first lines:\n" + "\n".join("    " + t for t in shown)
 
 
+def spaced_names(path: Path) -> tuple[str, ...]:
+    """The names of a delimited text file's header that have spaces around them (a header
+    written "DATE TIME, WINDSPEED, DIR" makes pandas read ' WINDSPEED'), at most three."""
+    if path.suffix.lower() not in _TEXT_SUFFIXES - {".json", ".jsonl"}:
+        return ()
+    with path.open("rb") as f:
+        header = f.read(8192).decode("utf-8-sig", errors="replace").splitlines()[:1]
+    if not header:
+        return ()
+    try:
+        dialect = csv.Sniffer().sniff(header[0], delimiters=",\t;|")
+    except csv.Error:
+        return ()
+    names = next(csv.reader(header, delimiter=dialect.delimiter), [])
+    return tuple(n for n in names if n.strip() and n != n.strip())[:3]
+
+
 def files_part(request: str) -> str:
     parts = []
     for named, path in named_files(request):
@@ -363,6 +381,9 @@ class KernelContext:
     data: tuple[str, ...] = ()
     # The cells the user ran since the last run (recent_cells.py), as the request tells them.
     cells: str = ""
+    # The named files whose header writes names with spaces around them: (file as the request
+    # names it, a few such names).
+    spaced: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def gives_something(self) -> bool:
@@ -382,5 +403,12 @@ def given_names(shell: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
 def kernel_context(shell: Any, request: str, rich: bool = True, source: bool = False) -> KernelContext:
     """``source``: short functions of the user's shown with their code (context "source")."""
     functions, data = given_names(shell)
+    spaced = []
+    for named, path in named_files(request) if rich else []:
+        try:
+            if names := spaced_names(path):
+                spaced.append((named, names))
+        except OSError:
+            continue
     return KernelContext(variables_part(shell, rich, source=source), files_part(request) if rich else "",
-                         functions, data)
+                         functions, data, spaced=tuple(spaced))

@@ -175,7 +175,8 @@ async def codeact_loop(
         *carried])
     chat.add(prompts.request_message(run.request, context.variables, context.files, cells=context.cells,
                                      act_first=tactics.act_first, final_answer=tactics.final_answer,
-                                     look_first=tactics.look_first))
+                                     look_first=tactics.look_first,
+                                     spaced=context.spaced if tactics.header_spaces else ()))
     request_at = len(chat.messages) - 1  # kept whole when the window is short
     said = _Said()
     states_form = find_answer_form(run.request)

@@ -94,6 +94,14 @@ VARIABLES_TEMPLATE = (
 CELLS_TEMPLATE = "Cells the user ran just before this request, latest last:\n{cells}"
 
 FILES_TEMPLATE = "Files the request names (read them with code; do not guess what they hold):\n{files}"
+# A named file whose header writes names with spaces around them (tactic: header_spaces): said
+# before any code reads it. After the KeyError it otherwise meets (suggest's message), the small
+# model still wrote the bare name in later steps, or read the file with header=None to "fix" it.
+HEADER_SPACES_TEMPLATE = (
+    "The header of {file} writes its names with spaces around them ({names}): strip the column "
+    "names right after reading the file, and they read as the request writes them: "
+    "df.columns = df.columns.str.strip()"
+)
 
 # Ends a request that comes with things to use (tactic: act_first). {answer_how} is how the
 # answer is given: through final_answer(), or in words.
@@ -358,6 +366,7 @@ class Prompts:
     execution_error: str = ERROR_TEMPLATE
     variables: str = VARIABLES_TEMPLATE
     files: str = FILES_TEMPLATE
+    header_spaces: str = HEADER_SPACES_TEMPLATE
     cells: str = CELLS_TEMPLATE
     nudge: str = NUDGE_TEMPLATE
     act_first: str = ACT_FIRST_TEMPLATE
@@ -417,10 +426,12 @@ class Prompts:
 
     def request_message(self, request: str, variables: str = "", files: str = "", *,
                         act_first: bool = False, final_answer: bool = False, cells: str = "",
-                        look_first: bool = False) -> str:
+                        look_first: bool = False,
+                        spaced: tuple[tuple[str, tuple[str, ...]], ...] = ()) -> str:
         """The user's request, with the cells they ran just before, what the kernel holds and
         the files it names; ``act_first``: ending with the ask to start with code that uses them
-        (when there are any); ``look_first``: asking to print what they return before using it."""
+        (when there are any); ``look_first``: asking to print what they return before using it;
+        ``spaced``: files whose header writes names with spaces around them, and those names."""
         parts = [request]
         if cells.strip():
             parts.append(self.cells.replace("{cells}", cells))
@@ -428,6 +439,9 @@ class Prompts:
             parts.append(self.variables.replace("{variables}", variables))
         if files.strip():
             parts.append(self.files.replace("{files}", files))
+            for file, names in spaced:
+                parts[-1] += "\n" + self.header_spaces.replace("{file}", file).replace(
+                    "{names}", ", ".join(repr(n) for n in names))
         if act_first and len(parts) > 1:
             how = "through final_answer()" if final_answer else "in plain words"
             parts.append((self.look_first if look_first else self.act_first).replace("{answer_how}", how))

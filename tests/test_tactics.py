@@ -633,6 +633,41 @@ def test_a_failed_step_is_shown_the_dataframes_its_code_uses(ip, model, tmp_path
     assert "DataFrames this code uses" not in sent(model, 1)[-1]["content"]
 
 
+def test_a_named_file_whose_header_spaces_its_names_is_said_to_before_any_code_reads_it(ip, model, tmp_path):
+    # "DATE TIME, WINDSPEED, DIR": pandas reads ' WINDSPEED'. Said with the request, with the strip.
+    data = tmp_path / "wind.csv"
+    data.write_text("DATE TIME, WINDSPEED, DIR\n01/01 00:00,2.72,288\n01/01 01:00,3.89,273\n")
+    tidy = tmp_path / "tidy.csv"
+    tidy.write_text("city,amount\nOslo,3\n")
+    model.reset("Done.")
+    codeact(ip, model, f"mean wind speed in {data} (not {tidy})", "none,+act_first,context=rich,+header_spaces")
+    request = sent(model, 0)[-1]["content"]
+    said = (f"The header of {data} writes its names with spaces around them (' WINDSPEED', ' DIR'): "
+            "strip the column names right after reading the file, and they read as the request "
+            "writes them: df.columns = df.columns.str.strip()")
+    assert said in request and "The header of " + str(tidy) not in request
+    # After the files' first lines, before the closing ask to act.
+    assert request.index("01/01 01:00,3.89,273") < request.index(said) < request.index("Work on this with code")
+    # Without the tactic, not said.
+    model.reset("Done.")
+    codeact(ip, model, f"mean wind speed in {data}", "none,+act_first,context=rich")
+    assert "writes its names with spaces" not in sent(model, 0)[-1]["content"]
+
+
+def test_the_names_a_header_spaces_are_found_in_csv_and_tsv_files_only(tmp_path):
+    from codeact_magic.kernel_context import spaced_names
+
+    cases = {"a.csv": "DATE TIME, WINDSPEED, DIR\n1,2,3\n", "b.csv": "\ufeffyear,pop,country\n1952,1,x\n",
+             "c.tsv": "calls answered\tcalls abandoned \n1\t2\n", "d.csv": "name,\"Smith, J\"\nx,y\n",
+             "e.json": '{" a": 1}\n', "f.csv": ""}
+    found = {}
+    for name, text in cases.items():
+        (tmp_path / name).write_text(text)
+        found[name] = spaced_names(tmp_path / name)
+    assert found == {"a.csv": (" WINDSPEED", " DIR"), "b.csv": (), "c.tsv": ("calls abandoned ",),
+                     "d.csv": (), "e.json": (), "f.csv": ()}
+
+
 def test_a_missing_column_or_name_is_followed_by_the_near_one_the_kernel_has(ip, model, tmp_path):
     # The file's header has a space after each comma: the column is ' WINDSPEED', not 'WINDSPEED'.
     data = tmp_path / "wind.csv"
