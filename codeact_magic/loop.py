@@ -9,7 +9,9 @@ before the answer, a warning about a stall) is chosen by its ``Tactics``.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
+import traceback
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 
@@ -51,6 +53,11 @@ ECHOED_TWICE = ("Stopped: the model copied the loop's message back twice instead
 NO_VALUE = ("Stopped: the model's code found no value for the answer (None, NaN or nothing), also after "
             "being told that is no answer, so this run has none. Run the cell again, or try a "
             "stronger model.")
+# A fault of the loop's own (a bug in how it reads a reply or an output), not the model's, the
+# provider's or the step's: the run ends with what it has, the cells it made stay.
+INTERNAL_ERROR = ("Stopped by a fault in codeact_magic itself ({error}, in {where}), not in the model or "
+                  "your code; the cells this run made are kept. Please report it with the traceback "
+                  "printed above.")
 DECLINED = ("The user declined to run that code. Do not run it; propose something else, "
             "or answer in plain words.")
 
@@ -646,10 +653,23 @@ async def codeact_loop(
         end("stopped", INTERRUPTED)
     except ProviderError as exc:
         end("error", str(exc))
+    except Exception as exc:
+        logging.getLogger(__name__).exception("codeact_magic: the run's loop failed")
+        end("error", INTERNAL_ERROR.format(error=f"{type(exc).__name__}: {exc}", where=_where(exc)))
     # The whole conversation, the last reply included, for inspection and for a run that goes on.
     hidden = secrets()
     run.messages = [{**m, "content": _sendable(m["content"], hidden)} for m in chat.messages]
     yield RunFinished(run)
+
+
+def _where(exc: BaseException) -> str:
+    """The innermost frame of this package that the exception went through: where to look."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "codeact_magic" in f.filename]
+    if not frames:
+        return "a library it called"
+    last = frames[-1]
+    module = last.filename.rsplit("codeact_magic", 1)[-1].lstrip("/\\")
+    return f"{module}:{last.lineno} ({last.name})"
 
 
 def _sendable(text: str, hidden: list[str]) -> str:

@@ -82,6 +82,36 @@ def test_a_failing_step_reads_the_same_whatever_ran_in_the_kernel_before(ip, mod
     assert "ipython-input" not in seen[0]
 
 
+def test_a_fault_of_the_loop_itself_ends_the_run_with_its_cells_kept_and_says_where(ip, model, monkeypatch,
+                                                                                     capsys, caplog):
+    # A bug in how the loop reads a reply (as a TokenError once escaped the magic on DABench and
+    # ended the whole benchmark): the cell does not fail, the run ends with status "error", the
+    # steps that ran stay, and the traceback is printed for a report.
+    import tokenize
+
+    import codeact_magic.loop as loop
+
+    real, calls = loop.repeated_step, []
+
+    def faulty(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise tokenize.TokenError("EOF in multi-line statement", (17, 0))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "repeated_step", faulty)
+    model.reset(code("kept = 41 + 1\nprint(kept)"), code("print(kept)"), "never asked")
+    result, run = codeact(ip, model, "keep a value")
+    assert result.success and run.status == "error"
+    assert run.note.startswith("Stopped by a fault in codeact_magic itself (TokenError: ('EOF in "
+                               "multi-line statement', (17, 0)), in loop.py:")
+    assert [s.output for s in run.steps] == ["42"] and ip.user_ns["kept"] == 42
+    assert run.messages[-1]["content"] == "Execution result:\n42"  # the conversation up to the fault
+    [logged] = [r for r in caplog.records if r.name == "codeact_magic.loop"]  # with its traceback
+    assert logged.exc_info[0] is tokenize.TokenError
+    assert "Stopped by a fault in codeact_magic itself" in capsys.readouterr().out
+
+
 def test_syntax_error_is_reported(ip, model):
     model.reset(code("print(1"), "Sorry.")
     _, run = codeact(ip, model, "broken")
