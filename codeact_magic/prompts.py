@@ -159,7 +159,7 @@ REVIEW_NOTHING_TEMPLATE = (
 NO_VALUE_PARTS_TEMPLATE = (
     "{parts} in your answer {hold} no value: a NaN or None comes from missing values in the data "
     "(empty cells, a column read as text), from a selection that holds no rows, or from a lookup "
-    "that missed. Print what {it} {was} computed from (how many values, how many missing) to find "
+    "that missed. Print what {they} {was} computed from (how many values, how many missing) to find "
     "where, compute {it} again without that fault, then {how}."
 )
 # final_answer() was handed a whole table or array ({whole}: "a Series of 4 values"): a request for
@@ -635,7 +635,8 @@ class Prompts:
                else "give the whole answer in the form the request asks")
         return (self.no_value_parts.replace("{parts}", _listed(parts))
                 .replace("{hold}", "holds" if one else "hold").replace("{it}", "it" if one else "them")
-                .replace("{was}", "was" if one else "were").replace("{how}", how))
+                .replace("{they}", "it" if one else "they").replace("{was}", "was" if one else "were")
+                .replace("{how}", how))
 
     def unshown_note(self, numbers: list[str]) -> str:
         """For the user: the answer taken still gives ``numbers`` that nothing in the run showed."""

@@ -251,6 +251,11 @@ def test_parts_of_an_answer_that_hold_no_value_are_sent_back_once(ip, model, cap
     run = codeact(ip, model, request, "default,+no_value_parts", "--new")
     assert run.follow_ups == ["no_value"] and run.answer == "@mean[5.33] @std[nan]"
     assert sent(model, 2)[-1]["content"].endswith("then give the whole answer in the form the request asks.")
+    # Two parts: "they were", "them".
+    model.reset(code("final_answer('@mean[nan] @std[nan]')"), "@mean[5.33] @std[1.25]")
+    run = codeact(ip, model, request, "default,+no_value_parts", "--new")
+    assert "Print what they were computed from (how many values, how many missing) to find where, " \
+           "compute them again" in sent(model, 1)[-1]["content"]
     # Without the tactic, the NaN answer is taken at once (after the usual review).
     model.reset(nan_std, nan_std, "never asked")
     run = codeact(ip, model, request, "default", "--new")
