@@ -177,7 +177,8 @@ class Tactics:
     # WINDSPEED, DIR": pandas reads ' WINDSPEED') is said to, with the strip that mends it, before
     # any code reads it: on DABench every run over such a table met the KeyError first, and after
     # suggest's message the small model still wrote the bare name or read the file with
-    # header=None. Off until measured.
+    # header=None. Off: on the 13 DABench questions it reaches, 2 solved with it and 2 without
+    # (2 gained on leading spaces, 2 lost on trailing ones), 7 stall stops against 4.
     header_spaces: bool = False
 
 
