@@ -890,6 +890,8 @@ def test_a_rerun_is_paired_where_the_loop_first_said_something_else_not_where_th
     # The same conversation; and one that goes on where the other ended (the loop's decision).
     assert divergence(before, before) .at is None and divergence(before, before).paired
     assert divergence(before[:4], before).paired and divergence(before[:4], before).at == 4
+    # A run whose conversation was not kept (a file rebuilt from a note's table) pairs with nothing.
+    assert not divergence([], before).paired and "not stored" in divergence([], before).label
 
 
 def test_the_paired_script_counts_only_the_paired_reruns(tmp_path):

@@ -27,9 +27,12 @@ class Divergence:
     at: int | None  # index of the first message that differs; None: the same conversation
     role: str | None  # the rerun's message there ("user": the loop's, "assistant": the model's)
     paired: bool  # the difference is the mechanism's, not the server's noise
+    stored: bool = True  # both runs kept their conversation (a file rebuilt from a table has none)
 
     @property
     def label(self) -> str:
+        if not self.stored:
+            return "not paired: a conversation was not stored"
         if self.at is None:
             return "same conversation"
         who = "the loop's message" if self.role == "user" else "the model's reply"
@@ -39,6 +42,8 @@ class Divergence:
 def divergence(before: list[dict[str, Any]], after: list[dict[str, Any]],
                acts_after: str | None = None) -> Divergence:
     """Compare two trajectories (lists of chat messages, as Outcome.trajectory holds them)."""
+    if not before or not after:
+        return Divergence(None, None, False, stored=False)
     for i, (a, b) in enumerate(zip(before, after)):
         if (a.get("role"), a.get("content")) != (b.get("role"), b.get("content")):
             if b.get("role") != "assistant":
