@@ -101,8 +101,11 @@ class Tactics:
     # A step that passes final_answer() one part of the request's form per call
     # (final_answer('@r[0.3]'), then final_answer('@p[0.01]')): the parts are joined into the one
     # answer, in the order called. Without it the last call's value is the answer, and the parts
-    # before it are lost (DABench 495 and 730 held every value right that way). Off until measured.
-    join_parts: bool = False
+    # before it are lost (DABench 495 and 730 held every value right that way). On DABench whole
+    # (stops 30 and 31) it fired in 3 of 156: 495 solved (run again without it, its first reply
+    # differed and it was not), 730 run again without it on the same conversation: not solved
+    # either way, 309 not solved. The whole-set figure with form_grammar was made with it on.
+    join_parts: bool = True
     # A step that passes final_answer() several different values that are not the form's parts
     # (one call per candidate): none is taken, and the model is told to call it once, with the
     # whole answer. Without it the last value is the answer. Lost on DABench whole (0 of 4
