@@ -53,7 +53,9 @@ def divergence(before: list[dict[str, Any]], after: list[dict[str, Any]],
             return Divergence(i, "assistant", on_the_mechanism)
     if len(before) == len(after):
         return Divergence(None, None, True)
-    # One is the other and more: on the same conversation the loop went on in one and ended in
-    # the other, which only the loop decides.
+    # One is the other and more. After the same last reply, the loop said more in one: its doing.
+    # After the same last message of the loop, one went on with a reply: the other's reply to it
+    # was not kept (a repeat the stall check drops, a sampled retry), and may have differed.
     i = min(len(before), len(after))
-    return Divergence(i, (after if len(after) > i else before)[i].get("role"), True)
+    role = (after if len(after) > i else before)[i].get("role")
+    return Divergence(i, role, role != "assistant")
