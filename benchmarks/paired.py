@@ -15,21 +15,14 @@ conversation: whether they were the same cannot be read, and the line says so.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from codeact_magic.bench.harness import Outcome, table
+from codeact_magic.bench.harness import Outcome, Results, table
 from codeact_magic.bench.paired import divergence
 
 
 def _runs(path: Path) -> dict[str, Outcome]:
-    runs = {}
-    for line in path.read_text().splitlines():
-        if line.strip():
-            o = Outcome(**json.loads(line))
-            if o.harness == "ours":
-                runs[o.task] = o
-    return runs
+    return {task: o for (harness, task), o in Results(path).done.items() if harness == "ours"}
 
 
 def _state(o: Outcome) -> str:

@@ -251,7 +251,8 @@ async def arun(
     context = KernelContext()
     if config.show_variables:
         context = kernel_context(shell, request, rich=chosen_tactics.context != "names",
-                                 source=chosen_tactics.context == "source")
+                                 source=chosen_tactics.context == "source",
+                                 header_spaces=chosen_tactics.header_spaces)
     # Taken even when not told: the cells before this run are not the next run's.
     cells = recent_cells(shell).take()
     if config.show_cells == "error":

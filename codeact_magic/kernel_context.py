@@ -358,9 +358,10 @@ def spaced_names(path: Path) -> tuple[str, ...]:
     return tuple(n for n in names if n.strip() and n != n.strip())[:3]
 
 
-def files_part(request: str) -> str:
+def files_part(request: str, found: list[tuple[str, Path]] | None = None) -> str:
+    """``found``: the request's named files, when the caller has them already."""
     parts = []
-    for named, path in named_files(request):
+    for named, path in named_files(request) if found is None else found:
         try:
             parts.append(describe_file(path, named))
         except OSError:
@@ -400,15 +401,18 @@ def given_names(shell: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
             tuple(name for name, value in listed if not isinstance(value, kinds)))
 
 
-def kernel_context(shell: Any, request: str, rich: bool = True, source: bool = False) -> KernelContext:
-    """``source``: short functions of the user's shown with their code (context "source")."""
+def kernel_context(shell: Any, request: str, rich: bool = True, source: bool = False,
+                   header_spaces: bool = False) -> KernelContext:
+    """``source``: short functions of the user's shown with their code (context "source");
+    ``header_spaces``: which named files' headers write names with spaces around them."""
     functions, data = given_names(shell)
+    found = named_files(request) if rich else []
     spaced = []
-    for named, path in named_files(request) if rich else []:
+    for named, path in found if header_spaces else []:
         try:
             if names := spaced_names(path):
                 spaced.append((named, names))
         except OSError:
             continue
-    return KernelContext(variables_part(shell, rich, source=source), files_part(request) if rich else "",
-                         functions, data, spaced=tuple(spaced))
+    return KernelContext(variables_part(shell, rich, source=source),
+                         files_part(request, found) if rich else "", functions, data, spaced=tuple(spaced))
