@@ -13,6 +13,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Callable, ContextManager, Iterator, Protocol
 
+from .call_trace import Trace, traced
 from .capture import BoundedText, tee_std_streams
 from .final_answer import Delivered, Slot, offered
 from .harness_frames import without_harness_frames
@@ -58,6 +59,8 @@ class Execution:
     answer: Delivered | None = None  # what the step passed to final_answer(), if it did
     # Shell commands (``!cmd``, ``%pip``) that failed: the command and its exit status.
     failed_commands: list[tuple[str, int]] = field(default_factory=list)
+    # The calls it made to the functions the user gave, with what they returned (show_calls).
+    calls: Trace = field(default_factory=Trace)
 
 
 @contextmanager
@@ -293,7 +296,9 @@ class Executor:
             self._guard = None
             _busy.discard(self.shell)
 
-    async def run(self, code: str, timeout: float | None, index: int = 0) -> Execution:
+    async def run(self, code: str, timeout: float | None, index: int = 0,
+                  trace: tuple[str, ...] = ()) -> Execution:
+        """Run one step; ``trace``: the names of given functions whose calls are recorded."""
         assert self._guard is not None, "Executor.run needs a session()"
         guard, shell = self._guard, self.shell
         stdout, stderr = BoundedText(self.capture_limit), BoundedText(self.capture_limit)
@@ -302,6 +307,7 @@ class Executor:
         failed_commands: list[tuple[str, int]] = []
         expressions: list[tuple[Any, int]] = []
         slot = Slot()
+        calls = Trace()
         try:
             transformed, preprocessing_exc = shell.transform_cell(code), None
         except Exception:
@@ -319,7 +325,7 @@ class Executor:
             shell.user_ns, slot
         ) if self.final_answer else nullcontext(), _every_expression(
             shell, expressions
-        ) if self.every_expression else nullcontext():
+        ) if self.every_expression else nullcontext(), traced(shell.user_ns, trace, calls) if trace else nullcontext():
             task = asyncio.ensure_future(
                 shell.run_cell_async(code, store_history=True, transformed_cell=transformed,
                                      preprocessing_exc_tuple=preprocessing_exc)
@@ -348,6 +354,7 @@ class Executor:
             error_before_exec=before,
             answer=slot.delivered,
             failed_commands=failed_commands,
+            calls=calls,
         )
         execution.timed_out = guard.timed_out and isinstance(error, (StepTimeout, asyncio.CancelledError))
         execution.interrupted = guard.interrupted or isinstance(error, KeyboardInterrupt)

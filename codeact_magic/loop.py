@@ -21,6 +21,7 @@ from .echo import echoes
 from .events import (Event, FollowUp, ModelText, ModelWaiting, RunFinished, RunStarted, StepFinished,
                      StepStarted)
 from .executor import Execution, Executor, RunInProgress
+from .call_trace import unseen
 from .failing_values import failing_values
 from .answer_form import filled_form, find as find_answer_form
 from .call_signature import callee_signature
@@ -186,6 +187,9 @@ async def codeact_loop(
                                      spaced=context.spaced if tactics.header_spaces else ()))
     request_at = len(chat.messages) - 1  # kept whole when the window is short
     said = _Said()
+    # The given functions whose calls a step's feedback shows with what they returned (show_calls);
+    # the data names too: a tool object is data that can be called.
+    traced = (*context.functions, *context.data) if tactics.show_calls else ()
     states_form = find_answer_form(run.request)
     form = states_form if tactics.answer_form else None
 
@@ -531,8 +535,11 @@ async def codeact_loop(
                         chat.say("assistant", proposed.parsed.with_code(code))
                         yield StepStarted(index, code)
                         started = time.monotonic()
-                        execution = await executor.run(code, limits.step_timeout, index)
+                        execution = await executor.run(code, limits.step_timeout, index, trace=traced)
                         step, feedback = _record(execution, code, reply, prompts, limits, secrets())
+                        if tactics.show_calls and (calls := unseen(execution.calls, step.output)):
+                            feedback += "\n\n" + redact(prompts.given_calls(calls, execution.calls.more), secrets())
+                            run.follow_ups.append("calls")
                         step.thought = redact(proposed.parsed.before.strip(), secrets())
                         step.seconds = time.monotonic() - started
                         run.steps.append(step)

@@ -6,10 +6,12 @@ user's template may contain literal braces, as Python code in a one-shot example
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, replace
 
 from .answer_form import filled_form
 from .call_signature import Signature
+from .call_trace import Call
 from .failing_line import FailingLine
 from .failing_values import FailedOn, Value
 from .final_answer import is_nothing
@@ -221,6 +223,11 @@ VALUES_TEMPLATE = "Line {number} failed on these values, as the step left them:\
 CALLED_TEMPLATE = "{function}() raised the error; it was called with:\n{values}"
 VALUES_END_TEMPLATE = "Change the code for what they really hold."
 
+# After a step that called the functions the user gave (tactic: show_calls): each call and what
+# it returned, the results the step's output did not show (call_trace.py). {calls}: a line each,
+# a text that runs over lines indented under its call.
+GIVEN_CALLS_TEMPLATE = "What the functions you were given returned in this step:\n{calls}"
+
 # After a NameError or KeyError (tactic: suggest): the name the kernel has near the missing one
 # (suggestions.py). {wrong} and {right} are repr'd keys, or bare variable names.
 NEAR_NAME_TEMPLATE = "{wrong} is not defined, but the kernel has {right}: did you mean {right}?"
@@ -389,6 +396,7 @@ class Prompts:
     values: str = VALUES_TEMPLATE
     called: str = CALLED_TEMPLATE
     values_end: str = VALUES_END_TEMPLATE
+    calls: str = GIVEN_CALLS_TEMPLATE
     many: str = MANY_ANSWERS_TEMPLATE
     near_name: str = NEAR_NAME_TEMPLATE
     near_key: str = NEAR_KEY_TEMPLATE
@@ -542,6 +550,19 @@ class Prompts:
             parts.append(self.called.replace("{function}", failed.function or "")
                          .replace("{values}", listed(failed.arguments)))
         return "\n".join([*parts, self.values_end])
+
+    def given_calls(self, calls: list[Call], more: int = 0) -> str:
+        """Added to a step's feedback: the calls to given functions it made (call_trace.py)."""
+        lines = []
+        for call in calls:
+            head = f"- {call.function}({call.arguments}) returned"
+            if "\n" in call.returned:
+                lines.append(head + ":\n" + textwrap.indent(call.returned.rstrip("\n"), "    "))
+            else:
+                lines.append(f"{head} {call.returned}")
+        if more:
+            lines.append(f"- … and {more} more call{'s' if more > 1 else ''}")
+        return self.calls.replace("{calls}", "\n".join(lines))
 
     def many_answers(self, values: list[str]) -> str:
         """Added to a step's feedback: it passed final_answer() these different values."""

@@ -117,6 +117,12 @@ class Tactics:
     # the defaults it solved 0 of the 34 web tasks (a page's text reached the model in 14), and on
     # the DABench questions it changes it lost one (376 with data only; 521 with every value).
     show_expressions: bool = False
+    # After a step, the calls it made to the functions the user gave, with their arguments and
+    # what each returned (call_trace.py), as a tool-calling agent reads its tools' results; a result
+    # the output printed already is not repeated. On M3ToolEval's web browsing the small model
+    # clicked a URL it guessed and parsed the view inside a function, never printed: the browser's
+    # "[URL not found.]" reached no one. Not measured yet: off.
+    show_calls: bool = False
     # Before an answer is taken, the model is asked once to check it against the outputs.
     check: bool = False
     # The same code again, or the same error three times: the model is told what it repeated (and
@@ -192,7 +198,7 @@ DEFAULT = Tactics()
 NONE = Tactics(final_answer=False, require_code="never", nudge=False, act_first=False, look_first=False,
                keep_given=False, drop_given=False, unseen_data=False, unseen_answer=False, no_value_parts=False, restate=False, unused_numbers=False, answer_form=False, fill_form=False, form_grammar=False, check=False,
                stall_warning=False, same_line=False, resample=False, fresh_start=False, error_context=False,
-               error_values=False, show_expressions=False,
+               error_values=False, show_expressions=False, show_calls=False,
                suggest=False, attribute_help=False, syntax_help=False, signature=False, join_parts=False, one_answer=False,
                context="names", header_spaces=False)
 _BASES = {"default": DEFAULT, "none": NONE}

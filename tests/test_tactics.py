@@ -816,6 +816,67 @@ def test_a_failed_line_is_followed_by_the_values_it_works_on(ip, model):
     assert "failed on these values" not in sent(model, 1)[-1]["content"]
 
 
+class _Browser:
+    """A browser over two stored pages, as M3ToolEval's web tools are: methods of one object."""
+
+    def __init__(self):
+        self.page = "/"
+
+    def click_url(self, url):
+        if url not in ("/", "/products"):
+            return "[URL not found.]"
+        self.page = url
+        return self.view()
+
+    def view(self):
+        return f"[Web Page Name: {self.page}]\nLegendary Wand [Clickable '/products/wand']"
+
+    def scroll_down(self):
+        raise RuntimeError("no page to scroll")
+
+
+def _documented(function):
+    # M3ToolEval's tools as the harness puts them in the kernel: one factory, so one code object.
+    def tool(*args, **kwargs):
+        return function(*args, **kwargs)
+    return tool
+
+
+def test_what_the_given_functions_returned_is_shown_after_the_step(ip, model):
+    browser = _Browser()
+    for name in ("click_url", "view", "scroll_down"):
+        ip.user_ns[name] = _documented(getattr(browser, name))
+    ip.user_ns["page_of"] = browser.view  # a bound method, given as it is
+    # A function of the step's own that clicks a URL it guessed and parses what it never printed.
+    guessed = ("def price():\n    click_url('https://example.com/wand')\n    text = view()\n"
+               "    return text.split('$')[1] if '$' in text else None\nresult = price()\nprint(result)")
+    model.reset(code(guessed),
+                code("page = click_url('/products')\nprint(page)\nfor n in range(8):\n    click_url(f'/p{n}')"),
+                code("here = page_of()\nscroll_down()"),
+                "It has no price.")
+    run = codeact(ip, model, "price of the Legendary Wand", "none,+show_calls")
+    assert sent(model, 1)[-1]["content"] == (
+        "Execution result:\nNone\n\nWhat the functions you were given returned in this step:\n"
+        "- click_url('https://example.com/wand') returned [URL not found.]\n"
+        "- view() returned:\n    [Web Page Name: /]\n    Legendary Wand [Clickable '/products/wand']")
+    # A result the output printed is not repeated; past six calls they are counted.
+    told = sent(model, 2)[-1]["content"]
+    assert "click_url('/products')" not in told and told.count("returned [URL not found.]") == 5
+    assert "- click_url('/p4') returned" in told
+    assert told.endswith("- … and 3 more calls")
+    # A call that raised is the traceback's: only what returned is listed.
+    told = sent(model, 3)[-1]["content"]
+    assert "RuntimeError: no page to scroll" in told
+    assert told.endswith("What the functions you were given returned in this step:\n"
+                         "- page_of() returned:\n    [Web Page Name: /products]\n"
+                         "    Legendary Wand [Clickable '/products/wand']")
+    assert run.status == "answered" and run.follow_ups == ["calls", "calls", "calls"]
+    # Without the tactic, the output alone.
+    model.reset(code(guessed), "No price.")
+    codeact(ip, model, "price of the Legendary Wand", "none")
+    assert sent(model, 1)[-1]["content"] == "Execution result:\nNone"
+
+
 def test_every_expression_of_a_step_is_shown_with_show_expressions(ip, model):
     # view() on a line of its own, as the small model wrote it before guessing a URL to click.
     ip.user_ns["view"] = lambda: "Welcome to MagicWand Co.!\n- Our Products [Clickable '/products']"
