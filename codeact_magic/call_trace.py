@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from .failing_values import bounded
 from .redact import has_secret_shape
 
 MAX_CALLS = 6  # calls described per step, the first ones; the rest are counted
@@ -49,16 +50,8 @@ class Trace:
     more: int = 0
 
 
-def _bounded() -> reprlib.Repr:
-    r = reprlib.Repr()
-    r.maxlevel, r.maxlist, r.maxtuple, r.maxdict, r.maxset = 3, 6, 6, 8, 6
-    r.maxstring, r.maxother, r.maxlong = 60, 120, 40
-    return r
-
-
-_ARGUMENT = _bounded()
-_RETURNED = _bounded()
-_RETURNED.maxstring, _RETURNED.maxother = MAX_RETURNED, 400
+_ARGUMENT = bounded(maxlist=6, maxtuple=6, maxset=6, maxstring=60)
+_RETURNED = bounded(maxlist=6, maxtuple=6, maxset=6, maxstring=MAX_RETURNED, maxother=400)
 
 
 def _text(value: Any, to: reprlib.Repr) -> str:

@@ -42,14 +42,18 @@ class Value:
     text: str  # "hotel: list (len 3) = [{'location': 'B', …}, …]"
 
 
-def _bounded() -> reprlib.Repr:
+def bounded(**limits: int) -> reprlib.Repr:
+    """A ``reprlib.Repr`` within the limits a failing line's values are shown in, or ``limits``
+    (Python 3.11's ``Repr`` takes no arguments)."""
     r = reprlib.Repr()
-    r.maxlevel, r.maxlist, r.maxtuple, r.maxdict, r.maxset = 3, 3, 3, 8, 4
-    r.maxstring, r.maxother, r.maxlong = 80, 120, 40
+    chosen = dict(maxlevel=3, maxlist=3, maxtuple=3, maxdict=8, maxset=4, maxstring=80, maxother=120,
+                  maxlong=40) | limits
+    for name, value in chosen.items():
+        setattr(r, name, value)
     return r
 
 
-_REPR = _bounded()
+_REPR = bounded()
 
 
 def _frame_of(error: BaseException, where: FailingLine) -> types.FrameType | None:
