@@ -121,7 +121,8 @@ class Tactics:
     # what each returned (call_trace.py), as a tool-calling agent reads its tools' results; a result
     # the output printed already is not repeated. On M3ToolEval's web browsing the small model
     # clicked a URL it guessed and parsed the view inside a function, never printed: the browser's
-    # "[URL not found.]" reached no one. Not measured yet: off.
+    # "[URL not found.]" reached no one. Off: on the whole web group (stop 32) it fired in 26 of 34,
+    # 0 solved against 0, 15 % more prompt tokens; shown the pages, the model still answered None.
     show_calls: bool = False
     # Before an answer is taken, the model is asked once to check it against the outputs.
     check: bool = False
