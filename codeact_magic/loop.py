@@ -44,7 +44,7 @@ from .suggestions import suggest
 from .syntax_fault import syntax_fault
 from .tactics import DEFAULT, Tactics, may_be_a_guess
 from .unseen_values import unseen_values
-from .unused_numbers import unused_numbers
+from .unused_numbers import UnusedNumber, unused_numbers
 from .window import fit
 
 STOPPED_BY_USER = "Stopped with the Stop button."
@@ -193,15 +193,15 @@ async def codeact_loop(
     states_form = find_answer_form(run.request)
     form = states_form if tactics.answer_form else None
 
-    def with_unused(message: str) -> str:
-        """``message`` (the review, or the form's) ending with the request's numbers that no step's
-        code used, once (tactic unused_numbers)."""
-        if not tactics.unused_numbers or said.unused or not (numbers := unused_numbers(
-                run.request, [s.code for s in run.steps], states_form.text if states_form else None)):
-            return message
-        said.unused = True
-        run.follow_ups.append("unused")  # counted apart, to measure it
-        return message + "\n\n" + prompts.unused_numbers(numbers)
+    def unused_due() -> list[UnusedNumber]:
+        """The request's numbers that no step's code used, when the model is to be told of them
+        before it answers (once; tactic unused_numbers)."""
+        if not tactics.unused_numbers or said.unused or not run.steps:
+            return []
+        numbers = unused_numbers(run.request, [s.code for s in run.steps],
+                                 states_form.text if states_form else None)
+        said.unused = bool(numbers)
+        return numbers
 
     def wrong_form(answer: str) -> list[str]:
         """What the answer lacks of the request's form, if the model is still to be told."""
@@ -434,12 +434,19 @@ async def codeact_loop(
                         chat.say("user", message)
                         yield follow_up("no_value", message)
 
+                    case Answer(text) if numbers := unused_due():
+                        # In place of the review or the form's message: the next answer gets those.
+                        chat.say("assistant", text)
+                        message = prompts.unused_numbers(numbers)
+                        chat.say("user", message)
+                        yield follow_up("unused", message)
+
                     case Answer(text) if run.steps and (missing := wrong_form(text)):
                         # In place of the restated request: the form itself, and what is missing.
                         said.formed = said.reviewed = True
                         chat.say("assistant", text)
-                        message = with_unused(prompts.wrong_form(text, form.text, missing, from_code=False,
-                                                                 fill=tactics.fill_form))
+                        message = prompts.wrong_form(text, form.text, missing, from_code=False,
+                                                     fill=tactics.fill_form)
                         chat.say("user", message)
                         yield form_follow_up(text, missing, message)
 
@@ -453,8 +460,7 @@ async def codeact_loop(
                     case Answer(text) if _review_due(tactics, said, run):
                         said.reviewed = True
                         chat.say("assistant", text)
-                        message = with_unused(_before_answer(prompts, tactics, text, run.request,
-                                                             from_code=False))
+                        message = _before_answer(prompts, tactics, text, run.request, from_code=False)
                         chat.say("user", message)
                         yield follow_up("review", message)
 
@@ -595,12 +601,18 @@ async def codeact_loop(
                             message = prompts.empty_parts(parts, from_code=True)
                             chat.say("user", feedback + "\n\n" + message)
                             yield follow_up("no_value", message)
+                        elif answer is not None and not nothing and (numbers := unused_due()):
+                            # In place of the review or the form's message; the same call again
+                            # confirms the answer, as after them.
+                            said.pending = (answer.text, index)
+                            message = prompts.unused_numbers(numbers)
+                            chat.say("user", feedback + "\n\n" + message)
+                            yield follow_up("unused", message)
                         elif answer is not None and not nothing and (missing := wrong_form(answer.text)):
                             said.formed = said.reviewed = True
                             said.pending = (answer.text, index)
-                            message = with_unused(prompts.wrong_form(answer.text, form.text, missing,
-                                                                     from_code=True, fill=tactics.fill_form,
-                                                                     parts=answer.parts))
+                            message = prompts.wrong_form(answer.text, form.text, missing, from_code=True,
+                                                         fill=tactics.fill_form, parts=answer.parts)
                             chat.say("user", feedback + "\n\n" + message)
                             yield form_follow_up(answer.text, missing, message, answer.parts)
                         elif answer is not None and (_review_due(tactics, said, run,
@@ -609,8 +621,8 @@ async def codeact_loop(
                             said.reviewed, said.pending = True, (answer.text, index)
                             said.whole_told = said.whole_told or whole is not None
                             said.nothing_told = said.nothing_told or nothing
-                            message = with_unused(_before_answer(prompts, tactics, answer.text, run.request,
-                                                                 from_code=True, whole=whole))
+                            message = _before_answer(prompts, tactics, answer.text, run.request,
+                                                     from_code=True, whole=whole)
                             chat.say("user", feedback + "\n\n" + message)
                             told = follow_up("review", message)
                             if whole is not None:

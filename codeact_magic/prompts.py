@@ -17,6 +17,7 @@ from .failing_values import FailedOn, Value
 from .final_answer import is_nothing
 from .suggestions import Near
 from .syntax_fault import SyntaxFault
+from .unused_numbers import UnusedNumber
 
 _INTRO = '''\
 You are a careful Python assistant working inside the user's live Jupyter kernel. You solve the \
@@ -313,10 +314,12 @@ GIVEN_SUGGESTION_TEMPLATE = (
     "Without those definitions, your code is:\n```python\n{code}```\n"
     "Send it as your next step (corrected if it needs to be)."
 )
-# After the review or the form's message: the request's numbers no step used (tactic unused_numbers).
+# In place of the review or the form's message: the request's numbers no step used, each with the
+# request's words around it (tactic unused_numbers). Appended to "give the final answer now", the
+# same names left the small model answering the same number in 8 of 10 trade tasks.
 UNUSED_TEMPLATE = (
-    "But your code never used {numbers}, which the request gives. Do not answer yet: run code that "
-    "uses {them} as the request says, then answer."
+    "Your code never used {numbers}, which the request gives: {words}. Do not answer yet: send code "
+    "that uses {them} as the request says and prints the result."
 )
 # Code that typed out values nobody showed the model (tactic: unseen_data); it did not run.
 UNSEEN_TEMPLATE = (
@@ -634,9 +637,10 @@ class Prompts:
             text += "\n" + self.given_suggestion.replace("{code}", without)
         return text
 
-    def unused_numbers(self, numbers: list[str]) -> str:
-        """The request gives ``numbers`` (as it writes them) that no step's code used."""
-        return (self.unused.replace("{numbers}", ", ".join(numbers))
+    def unused_numbers(self, numbers: list[UnusedNumber]) -> str:
+        """The request gives ``numbers`` that no step's code used."""
+        return (self.unused.replace("{numbers}", _listed([n.text for n in numbers]))
+                .replace("{words}", "; ".join(f'"{n.words}"' for n in numbers))
                 .replace("{them}", "it" if len(numbers) == 1 else "them"))
 
     def unseen_values(self, values: list[str]) -> str:

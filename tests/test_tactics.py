@@ -160,17 +160,23 @@ def test_a_value_from_code_is_not_reviewed_when_the_request_states_no_form(ip, m
     assert run.answer == "5" and run.follow_ups == ["review"] and len(model.requests) == 2
 
 
-def test_the_review_names_the_numbers_of_the_request_no_step_used(ip, model):
+def test_an_answer_that_left_out_a_number_of_the_request_is_sent_back_with_its_words(ip, model):
     request = "Trade 100 units at 50 credits a unit, rate 1.5. Total in local currency?\nFormat: @total[value]"
-    model.reset(code("final_answer(f'@total[{50 * 1.5}]')"), code("final_answer(f'@total[{100 * 50 * 1.5}]')"),
-                code("final_answer(f'@total[{100 * 50 * 1.5}]')"))
+    model.reset(code("print(50 * 1.5)"), "@total[75.0]", code("print(100 * 50 * 1.5)"), "@total[7500.0]",
+                "@total[7500.0]")
     run = codeact(ip, model, request, "none,+final_answer,+restate,+unused_numbers")
-    assert run.answer == "@total[7500.0]" and run.answer_step == 2
-    told = sent(model, 1)[-1]["content"]
-    assert told.startswith("Execution result:\nfinal_answer received: @total[75.0]\n\nBefore your answer")
-    assert told.endswith("But your code never used 100, which the request gives. Do not answer yet: run "
-                         "code that uses it as the request says, then answer.")
+    assert run.answer == "@total[7500.0]" and len(run.steps) == 2
+    # In place of the review, before it: the number, what the request says of it, and no "answer now".
+    told = sent(model, 2)[-1]["content"]
+    assert told == ('Your code never used 100, which the request gives: "Trade 100 units at 50 credits". '
+                    "Do not answer yet: send code that uses it as the request says and prints the result.")
     assert run.follow_ups == ["unused", "review"]
+    # A value handed to final_answer() is held the same way; the same call again confirms it.
+    model.reset(code("final_answer(f'@total[{50 * 1.5}]')"), code("final_answer(f'@total[{50 * 1.5}]')"))
+    run = codeact(ip, model, request, "none,+final_answer,+restate,+unused_numbers", "--new")
+    told = sent(model, 1)[-1]["content"]
+    assert told.startswith("Execution result:\nfinal_answer received: @total[75.0]\n\nYour code never used 100")
+    assert run.answer == "@total[75.0]" and run.follow_ups == ["unused"] and len(model.requests) == 2
     # Without the tactic the review alone.
     model.reset(code("final_answer(f'@total[{50 * 1.5}]')"), code("final_answer(f'@total[{50 * 1.5}]')"))
     run = codeact(ip, model, request, "none,+final_answer,+restate", "--new")

@@ -16,7 +16,7 @@ from codeact_magic.run import Step, StepError, Usage
 from codeact_magic.stall import repeats_last_code, same_error_streak
 from codeact_magic.answer_numbers import unshown_numbers
 from codeact_magic.unseen_values import unseen_values
-from codeact_magic.unused_numbers import unused_numbers
+from codeact_magic.unused_numbers import UnusedNumber, unused_numbers
 
 
 # ---- replies ----
@@ -131,12 +131,19 @@ def test_the_numbers_of_a_request_no_code_used_are_its_quantities_above_ten():
     request = ("Sell 1,000 units of ore and 250 of spice at 12.5 each, 8% tariff, the top 3 routes; "
                "read /data/2019/sales.csv. Answer format: @total[value] between 0 and 500000")
     form = "Answer format: @total[value] between 0 and 500000"
-    assert unused_numbers(request, ["print(12.5 * 3)"], form) == ["1,000", "250"]
+    assert unused_numbers(request, ["print(12.5 * 3)"], form) == [
+        UnusedNumber("1,000", "Sell 1,000 units of ore and"), UnusedNumber("250", "of ore and 250 of spice at 12.5")]
     # Used as written, as a range's end, or as a share; a decimal, a percentage, a small count, a
     # path and the answer's form are never asked about.
     assert unused_numbers(request, ["n = 1_000", "for i in range(1, 251): pass"], form) == []
-    assert unused_numbers("Split 70/30 for the 15 features.", ["train_test_split(X, test_size=0.3)"]) == ["15"]
+    assert unused_numbers("Split 70/30 for the 15 features.", ["train_test_split(X, test_size=0.3)"]) == [
+        UnusedNumber("15", "70/30 for the 15 features")]
     assert unused_numbers(request, ["x = 1e3", "y = 250"], form) == []
+    # A rate's 2.0 is no share of "200 units"; an example's numbers show a shape; digits joined by a
+    # dash or a parenthesis are a phone number or a date, not quantities.
+    trade = "Export 200 units at 120 each, rate 2.0. List them. Example: 'Answer: [1000, 2000]'"
+    assert [n.text for n in unused_numbers(trade, ["convert(120, 2.0)"])] == ["200"]
+    assert unused_numbers("Whose number is (719)639-9091x6998, called on 2023-12-25 (e.g., 555)?", []) == []
 
 
 def test_the_values_of_a_failed_line_never_show_a_secret():
