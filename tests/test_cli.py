@@ -176,6 +176,29 @@ def dabench_folder(root: Path) -> Path:
     return root
 
 
+def test_a_benchmark_step_cannot_install_packages_into_the_pinned_environment(tmp_path, model):
+    import json
+
+    from scripted_server import Reply
+
+    data = dabench_folder(tmp_path / "dabench")
+    # A package this environment does not have, asked for as the small model did (selenium).
+    step = ("import subprocess, sys\n"
+            "r = subprocess.run([sys.executable, '-m', 'pip', 'install', '--dry-run', '--no-deps', "
+            "'tomli-w==1.0.0'], capture_output=True, text=True)\n"
+            "print('exit', r.returncode, r.stdout, r.stderr)")
+    replies = iter([Reply(f"Installing.\n```python\n{step}\n```"), Reply("@answer[1]")])
+    model.default = lambda body: next(replies)
+    env = {k: v for k, v in os.environ.items() if k not in ("CODEACT_MODEL", "PYTEST_CURRENT_TEST")}
+    done = subprocess.run([sys.executable, "-m", "codeact_magic", "bench", "dabench", "--data", str(data),
+                           "--limit", "1", "--model", MODEL, "--api-base", model.url, "--out", str(tmp_path / "out"),
+                           "--tactics", "none"], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    run = json.loads((tmp_path / "out" / "dabench.jsonl").read_text().splitlines()[0])
+    output = run["trajectory"][3]["content"]
+    assert "exit 1" in output and "Would install" not in output, output
+
+
 def test_bench_writes_outcomes_export_reads_and_a_report(tmp_path, model):
     import json
 

@@ -85,6 +85,12 @@ class Ours:
                  api_base: str | None = None) -> None:
         from IPython.testing.globalipapp import start_ipython
 
+        # A step's `pip install` (the small model ran `pip install selenium` in a web-browsing
+        # task) would change the environment every later task runs in, and the versions the
+        # report names with it: here pip and uv find no index, as on a machine offline, and the
+        # step reads pip's own error. The shell is this process, its subprocesses inherit it.
+        os.environ["PIP_NO_INDEX"] = "1"
+        os.environ["UV_OFFLINE"] = "1"
         self.model, self.max_steps, self.api_base = model, max_steps, api_base
         self.tactics = tactics
         self.shell = start_ipython()
