@@ -15,6 +15,7 @@ Nothing runs but ``repr`` of the values (bounded by ``reprlib`` for builtin cont
 
 from __future__ import annotations
 
+import ast
 import inspect
 import io
 import keyword
@@ -154,6 +155,37 @@ def _described(names: list[str], scopes: tuple[dict, ...], told: dict[str, str],
     return found
 
 
+_COMPREHENSIONS = {"<genexpr>", "<listcomp>", "<setcomp>", "<dictcomp>"}
+
+
+def _iterated(frame: types.FrameType, line: str) -> tuple[str, Any] | None:
+    """When the frame that raised is a comprehension's (a generator expression's), what its loop
+    goes over, named as the line writes it: ``sum(int(d) for d in str(math.pow(2, 100)))`` fails on
+    ``d = '.'``, and only ``str(math.pow(2, 100))`` (``'1.2676506002282294e+30'``) shows why. Read
+    from the frame's iterator as its pickling protocol gives it back (builtin sequences: a string, a
+    list, a range), nothing called that could change it."""
+    if frame.f_code.co_name not in _COMPREHENSIONS or ".0" not in frame.f_locals:
+        return None
+    try:
+        reduced = frame.f_locals[".0"].__reduce__()
+    except Exception:  # a generator, a file: not to be read again
+        return None
+    if not (isinstance(reduced, tuple) and len(reduced) >= 2 and reduced[0] is iter
+            and isinstance(reduced[1], tuple) and len(reduced[1]) == 1):
+        return None
+    targets = set(frame.f_code.co_varnames) - {".0"}
+    try:
+        tree = ast.parse(line.strip())
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.GeneratorExp, ast.ListComp, ast.SetComp, ast.DictComp)):
+            loop = node.generators[0]
+            if {n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name)} <= targets:
+                return ast.unparse(loop.iter), reduced[1][0]
+    return None
+
+
 def failing_values(error: BaseException | None, where: FailingLine | None,
                    told: dict[str, str]) -> FailedOn | None:
     """The values of the names on the failing line ``where`` of a step that raised ``error``, as
@@ -167,6 +199,11 @@ def failing_values(error: BaseException | None, where: FailingLine | None,
     if frame is None:
         return None
     values = _described(_names(where.text), (frame.f_locals, frame.f_globals), told)
+    if (iterated := _iterated(frame, where.text)) is not None:
+        name, value = iterated
+        if told.get(name) != (text := describe(name, value)):
+            told[name] = text
+            values.append(Value(name, text))
     call = _given_call(error, frame)
     if call is None:
         return FailedOn(values) or None

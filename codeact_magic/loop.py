@@ -113,6 +113,9 @@ class _Said:
     # DataFrames described after a failed step: name → the columns and dtypes shown.
     frames: dict[str, tuple] = field(default_factory=dict)
     values: dict[str, str] = field(default_factory=dict)  # error_values: name → what it was shown as
+    # The last step's error, when it failed: its index and the exception, whose frames hold the
+    # values the failing line worked on (stall_values).
+    failure: tuple[int, BaseException] | None = None
 
 
 @dataclass
@@ -202,6 +205,15 @@ async def codeact_loop(
                                  states_form.text if states_form else None)
         said.unused = bool(numbers)
         return numbers
+
+    def stall_values(step: Step, error: BaseException | None) -> str:
+        """Added to a stall's warning on failing code: the values its failing line works on
+        (tactic stall_values), or nothing."""
+        if not tactics.stall_values or step.error is None or step.error.where is None or not (
+                failed := failing_values(error, step.error.where, said.values)):
+            return ""
+        run.follow_ups.append("stall_values")  # counted apart, to measure it
+        return "\n" + prompts.failing_values(step.error.where, failed)
 
     def wrong_form(answer: str) -> list[str]:
         """What the answer lacks of the request's form, if the model is still to be told."""
@@ -512,6 +524,8 @@ async def codeact_loop(
                                 repeated=True, feedback="" if previous else repeated.output,
                                 step=None if previous else earlier,
                                 where=repeated.error.where if repeated.error else None)
+                            if said.failure is not None and said.failure[0] == earlier:
+                                message += stall_values(repeated, said.failure[1])
                             chat.add(message)
                             yield follow_up("stall", message)
                         elif tactics.fresh_start and not said.restart_at and run.steps[-1].error:
@@ -554,6 +568,7 @@ async def codeact_loop(
                         if execution.interrupted:
                             end("stopped", INTERRUPTED)
                             break
+                        said.failure = (index, execution.error) if step.error and execution.error else None
                         if step.error is not None:
                             for kind, text in _after_error(tactics, prompts, execution, step,
                                                            getattr(executor, "shell", None), said):
@@ -638,6 +653,7 @@ async def codeact_loop(
                                 said.warned_error = True
                                 message = prompts.stalled(repeated=False, feedback=feedback, error=error,
                                                           where=step.error.where)
+                                message += stall_values(step, execution.error)
                                 chat.say("user", message)
                                 yield follow_up("stall", message)
                             elif tactics.fresh_start and not said.restart_at:

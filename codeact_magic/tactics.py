@@ -136,6 +136,12 @@ class Tactics:
     # told that line is unchanged and to change it. Off: on half of DABench it fired in runs it
     # solved none of, and the small model answered it by sending its code again (a stall).
     same_line: bool = False
+    # ... and when the stall is on failing code, the warning shows the values its failing line
+    # works on, as error_values would (failing_values.py; a generator expression's sequence too):
+    # told "print a few of the values it works on", the small model sent the same code again. On
+    # the dev tasks it wrote ``sum(int(d) for d in str(math.pow(2, 100)))`` and, failing on
+    # ``d = '.'``, cut the string's last character and sent that twice. Off until measured.
+    stall_values: bool = False
     # The previous step's code a third time, after the warning: asked once more, that reply
     # sampled (temperature 0.7) where the model decodes greedily, before the run gives up. So is a
     # reply that went round one line until the length limit cut it (``scroll_down()`` 333 times),

@@ -822,6 +822,33 @@ def test_a_failed_line_is_followed_by_the_values_it_works_on(ip, model):
     assert "failed on these values" not in sent(model, 1)[-1]["content"]
 
 
+def test_a_stall_on_failing_code_is_met_with_the_values_its_line_works_on(ip, model):
+    # The dev task the defaults miss: a float's digits, and the cut the model tried instead.
+    failing = "import math\ns = sum(int(d) for d in str(math.pow(2, 100)))\nprint(s)"
+    model.reset(code(failing), code(failing), code("final_answer(sum(int(d) for d in str(2 ** 100)))"))
+    run = codeact(ip, model, "Sum of the digits of 2**100?", "none,+final_answer,+stall_warning,+stall_values")
+    assert run.answer == "115" and run.follow_ups == ["stall_values", "stall"]
+    told = sent(model, 2)[-1]["content"]
+    assert "ValueError: invalid literal for int() with base 10: '.'" in told
+    # The warning names the line, then shows what it worked on: the character, and the sequence
+    # the generator went over, named as the line writes it.
+    assert told.endswith("Line 2 failed on these values, as the step left them:\n- d: str (len 1) = '.'\n"
+                         "- str(math.pow(2, 100)): str (len 22) = '1.2676506002282294e+30'\n"
+                         "Change the code for what they really hold.")
+    # The same error a third time, from code that changed: the same, under that warning.
+    model.reset(code("print(int('x'))"), code("v = 'x'\nprint(int(v))"), code("w = 1\nv = 'x'\nprint(int(v))"),
+                "Cannot.")
+    run = codeact(ip, model, "int of x", "none,+stall_warning,+stall_values", "--new")
+    told = sent(model, 3)[-1]["content"]
+    assert "third time in a row" in told and told.endswith(
+        "Line 3 failed on these values, as the step left them:\n- v: str (len 1) = 'x'\n"
+        "Change the code for what they really hold.")
+    # Without the tactic, the warning alone.
+    model.reset(code(failing), code(failing), "Cannot.")
+    run = codeact(ip, model, "Sum of the digits of 2**100?", "none,+final_answer,+stall_warning", "--new")
+    assert "failed on these values" not in sent(model, 2)[-1]["content"] and run.follow_ups == ["stall"]
+
+
 class _Browser:
     """A browser over two stored pages, as M3ToolEval's web tools are: methods of one object."""
 
