@@ -77,7 +77,9 @@ class Tactics:
     # with the request's words around them ("exchanging 100 units of space ore"), and code that
     # uses them asked for (unused_numbers.py). On M3ToolEval's trade tasks the small model priced
     # one unit of "100 units" in 10 of its 16 wrong answers; the same numbers appended to "give the
-    # final answer now" left the answer unchanged in 8 of 10. Off until measured on whole sets.
+    # final answer now" left the answer unchanged in 8 of 10. Off: run again on every run it
+    # reaches (9 trade tasks, DABench 574), 0 solved against 0; told, the model assigned
+    # ``units = 200`` and used it nowhere, or sent its code again.
     unused_numbers: bool = False
     # When the request gives the answer's form with literal parts ("@mean[value]", "'Answer: ...'")
     # and the answer lacks them, the model is shown that form and what is missing, once, in place
@@ -140,7 +142,9 @@ class Tactics:
     # works on, as error_values would (failing_values.py; a generator expression's sequence too):
     # told "print a few of the values it works on", the small model sent the same code again. On
     # the dev tasks it wrote ``sum(int(d) for d in str(math.pow(2, 100)))`` and, failing on
-    # ``d = '.'``, cut the string's last character and sent that twice. Off until measured.
+    # ``d = '.'``, cut the string's last character and sent that twice. Off: shown the float's
+    # text, it split it at the point and answered 1; on the 10 DABench stalls it fired in (paired)
+    # 0 solved against 0, 2 stall stops became wrong answers.
     stall_values: bool = False
     # The previous step's code a third time, after the warning: asked once more, that reply
     # sampled (temperature 0.7) where the model decodes greedily, before the run gives up. So is a
