@@ -166,8 +166,11 @@ def _iterated(frame: types.FrameType, line: str) -> tuple[str, Any] | None:
     list, a range), nothing called that could change it."""
     if frame.f_code.co_name not in _COMPREHENSIONS or ".0" not in frame.f_locals:
         return None
+    iterator = frame.f_locals[".0"]
+    if type(iterator).__module__ != "builtins":  # a user's iterator's __reduce__ is user code
+        return None
     try:
-        reduced = frame.f_locals[".0"].__reduce__()
+        reduced = iterator.__reduce__()
     except Exception:  # a generator, a file: not to be read again
         return None
     if not (isinstance(reduced, tuple) and len(reduced) >= 2 and reduced[0] is iter
