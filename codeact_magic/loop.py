@@ -113,9 +113,9 @@ class _Said:
     # DataFrames described after a failed step: name → the columns and dtypes shown.
     frames: dict[str, tuple] = field(default_factory=dict)
     values: dict[str, str] = field(default_factory=dict)  # error_values: name → what it was shown as
-    # The last step's error, when it failed: its index and the exception, whose frames hold the
-    # values the failing line worked on (stall_values).
-    failure: tuple[int, BaseException] | None = None
+    # The last step's exception, when it failed and stall_values is on: its frames hold the values
+    # the failing line worked on (kept only then: they keep the step's objects alive).
+    failure: BaseException | None = None
 
 
 @dataclass
@@ -524,8 +524,8 @@ async def codeact_loop(
                                 repeated=True, feedback="" if previous else repeated.output,
                                 step=None if previous else earlier,
                                 where=repeated.error.where if repeated.error else None)
-                            if said.failure is not None and said.failure[0] == earlier:
-                                message += stall_values(repeated, said.failure[1])
+                            if previous:
+                                message += stall_values(repeated, said.failure)
                             chat.add(message)
                             yield follow_up("stall", message)
                         elif tactics.fresh_start and not said.restart_at and run.steps[-1].error:
@@ -568,7 +568,7 @@ async def codeact_loop(
                         if execution.interrupted:
                             end("stopped", INTERRUPTED)
                             break
-                        said.failure = (index, execution.error) if step.error and execution.error else None
+                        said.failure = execution.error if tactics.stall_values and step.error else None
                         if step.error is not None:
                             for kind, text in _after_error(tactics, prompts, execution, step,
                                                            getattr(executor, "shell", None), said):
