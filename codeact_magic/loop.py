@@ -28,6 +28,7 @@ from .call_signature import callee_signature
 from .final_answer import is_no_value, many_values, typed_text, without_answer_calls
 from .fresh_start import attempts
 from .given import invented, redefined, without
+from .inexact_floats import inexact_floats
 from .images import StepImage, parts
 from .kernel_context import KernelContext
 from .model import Message, Model, ModelReply, TextDelta, Waiting
@@ -104,6 +105,7 @@ class _Said:
     unseen: bool = False  # told that its code typed out values nothing showed it
     unshown: bool = False  # told that its answer gave numbers nothing showed it
     unused: bool = False  # told which of the request's numbers no step used
+    inexact: bool = False  # told that a step computed whole numbers as floats
     told: str = ""  # the loop's messages of its own so far (not outputs)
     echoed: bool = False  # a reply copied one of them back
     skipped: int = 0
@@ -590,6 +592,13 @@ async def codeact_loop(
                                 feedback += "\n\n" + prompts.many_answers(values)
                                 run.follow_ups.append("answers")
                                 answer = None
+                        if tactics.inexact_floats and not said.inexact and (found := inexact_floats(
+                                code, getattr(getattr(executor, "shell", None), "user_ns", None))):
+                            # Whole numbers computed as floats: an answer from them is held back.
+                            said.inexact = True
+                            feedback += "\n\n" + prompts.inexact_floats(found, answer_held=answer is not None)
+                            run.follow_ups.append("inexact")
+                            answer = None
                         if answer is not None and hands_back_the_loop(answer.text):
                             # Its code handed final_answer() the loop's own message (M3ToolEval's
                             # web runs: "None is no answer: ..." as a string): no answer either.

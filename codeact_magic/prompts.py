@@ -6,6 +6,7 @@ user's template may contain literal braces, as Python code in a one-shot example
 
 from __future__ import annotations
 
+import math
 import textwrap
 from dataclasses import dataclass, replace
 
@@ -15,6 +16,7 @@ from .call_trace import Call
 from .failing_line import FailingLine
 from .failing_values import FailedOn, Value
 from .final_answer import is_nothing
+from .inexact_floats import InexactFloat
 from .suggestions import Near
 from .syntax_fault import SyntaxFault
 from .unused_numbers import UnusedNumber
@@ -361,6 +363,18 @@ CUT_UNCLOSED_TEMPLATE = (
     "Reply again with the whole block, closed."
 )
 
+# A step computed a whole number of 2**53 or more as a float (tactic: inexact_floats): said once,
+# after its output. {each}: one INEXACT_ITEM per expression. Shown only its traceback (int('.'),
+# from the float's text), the small model cut characters off that text until the run stalled.
+INEXACT_TEMPLATE = (
+    "{each} A float holds whole numbers exactly only up to 2**53 (9007199254740992), and Python "
+    "writes one from 1e16 on in e-notation, not as its digits; Python's ints are exact at any "
+    "size. Compute whole numbers with ints: {exact}. {answer}"
+)
+INEXACT_ITEM = "`{expression}` gives the float {value}, not the whole number."
+INEXACT_OVERFLOW_ITEM = "`{expression}` is too large for a float."
+INEXACT_ANSWER = "So that answer was not taken: compute it with ints, print it, then give it."
+
 
 def _listed(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
@@ -427,6 +441,10 @@ class Prompts:
     unseen_answer: str = UNSEEN_ANSWER_TEMPLATE
     unshown_answer_note: str = UNSHOWN_ANSWER_NOTE
     unused: str = UNUSED_TEMPLATE
+    inexact: str = INEXACT_TEMPLATE
+    inexact_item: str = INEXACT_ITEM
+    inexact_overflow_item: str = INEXACT_OVERFLOW_ITEM
+    inexact_answer: str = INEXACT_ANSWER
     # Sent to the server as ``stop``; the reply is cut client-side whatever the server does.
     stop: tuple[str, ...] = ()
 
@@ -646,6 +664,16 @@ class Prompts:
     def unseen_values(self, values: list[str]) -> str:
         """The model's code typed out ``values`` (as the code writes them) that nothing showed it."""
         return self.unseen.replace("{values}", ", ".join(values))
+
+    def inexact_floats(self, found: list[InexactFloat], *, answer_held: bool) -> str:
+        """A step computed whole numbers as floats (inexact_floats.py); ``answer_held``: the
+        answer it gave was not taken."""
+        each = " ".join((self.inexact_overflow_item if math.isinf(hit.value) else self.inexact_item)
+                        .replace("{expression}", hit.expression).replace("{value}", repr(hit.value))
+                        for hit in found)
+        exact = _listed([f"`{hit.exact}`" for hit in found])
+        return (self.inexact.replace("{each}", each).replace("{exact}", exact)
+                .replace("{answer}", self.inexact_answer if answer_held else "").strip())
 
     def unseen_in_answer(self, numbers: list[str], *, final_answer: bool) -> str:
         """An answer gave ``numbers`` (as it writes them) that nothing in the run showed."""

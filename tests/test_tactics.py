@@ -3,6 +3,8 @@ model server and the in-process shell: what the model is sent back, and what the
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from conftest import MODEL, Reply, code, options
 
@@ -847,6 +849,34 @@ def test_a_stall_on_failing_code_is_met_with_the_values_its_line_works_on(ip, mo
     model.reset(code(failing), code(failing), "Cannot.")
     run = codeact(ip, model, "Sum of the digits of 2**100?", "none,+final_answer,+stall_warning", "--new")
     assert "failed on these values" not in sent(model, 2)[-1]["content"] and run.follow_ups == ["stall"]
+
+
+def test_a_whole_number_computed_as_a_float_is_met_with_the_exact_int_form(ip, model):
+    # The dev task the defaults miss: the digits of a float's text, and int('.') at its point.
+    failing = "import math\ns = sum(int(d) for d in str(math.pow(2, 100)))\nprint(s)"
+    model.reset(code(failing), code("final_answer(sum(int(d) for d in str(2 ** 100)))"))
+    run = codeact(ip, model, "Sum of the digits of 2**100?", "none,+final_answer,+inexact_floats")
+    assert run.answer == "115" and run.follow_ups == ["inexact"]
+    told = sent(model, 1)[-1]["content"]
+    assert "ValueError: invalid literal for int() with base 10: '.'" in told
+    assert told.endswith("`math.pow(2, 100)` gives the float 1.2676506002282294e+30, not the whole "
+                         "number. A float holds whole numbers exactly only up to 2**53 "
+                         "(9007199254740992), and Python writes one from 1e16 on in e-notation, not "
+                         "as its digits; Python's ints are exact at any size. Compute whole numbers "
+                         "with ints: `2 ** 100`.")
+    # An answer the step gave from a rounded float is not taken; said once, the next one is.
+    rounded = "n = 3\nfinal_answer(int(math.factorial(25) / math.factorial(n)))"
+    model.reset(code("import math\n" + rounded), code(rounded))
+    run = codeact(ip, model, "25! divided by 3!?", "none,+final_answer,+inexact_floats", "--new")
+    assert run.answer == str(int(math.factorial(25) / 6)) != str(math.factorial(25) // 6)
+    assert run.answer_step == 2 and run.follow_ups == ["inexact"]
+    assert sent(model, 1)[-1]["content"].endswith(
+        "with ints: `math.factorial(25) // math.factorial(n)`. So that answer was not taken: compute "
+        "it with ints, print it, then give it.")
+    # Without the tactic, the rounded answer is taken at once.
+    model.reset(code("import math\n" + rounded))
+    run = codeact(ip, model, "25! divided by 3!?", "none,+final_answer", "--new")
+    assert run.answer_step == 1 and run.follow_ups == []
 
 
 class _Browser:

@@ -7,6 +7,7 @@ from IPython.core.error import UsageError
 
 from codeact_magic.capture import BoundedText
 from codeact_magic.executor import Execution
+from codeact_magic.inexact_floats import InexactFloat, inexact_floats
 from codeact_magic.magic import Options, parse_options, transform
 from codeact_magic.observation import NO_OUTPUT, clean, observe
 from codeact_magic.prompts import PRESETS, Prompts, preset_for, with_overrides
@@ -144,6 +145,29 @@ def test_the_numbers_of_a_request_no_code_used_are_its_quantities_above_ten():
     trade = "Export 200 units at 120 each, rate 2.0. List them. Example: 'Answer: [1000, 2000]'"
     assert [n.text for n in unused_numbers(trade, ["convert(120, 2.0)"])] == ["200"]
     assert unused_numbers("Whose number is (719)639-9091x6998, called on 2023-12-25 (e.g., 555)?", []) == []
+
+
+def test_whole_numbers_computed_as_floats_past_two_to_the_53_are_found_with_their_exact_form():
+    import math
+    assert inexact_floats("import math\ns = sum(int(d) for d in str(math.pow(2, 100)))") == [
+        InexactFloat("math.pow(2, 100)", 2.0**100, "2 ** 100")]
+    # True division of ints whose quotient is whole, float() of an int, a float literal in a power;
+    # operands from the kernel's ints and pure functions of ints.
+    found = inexact_floats("a = math.factorial(30) / math.factorial(10)\nb = float(10**20)\n"
+                           "c = 2.0 ** 64\nd = n / 2", {"n": 2**60})
+    assert [(f.expression, f.exact) for f in found] == [
+        ("math.factorial(30) / math.factorial(10)", "math.factorial(30) // math.factorial(10)"),
+        ("float(10**20)", "10**20"), ("2.0 ** 64", "2 ** 64"), ("n / 2", "n // 2")]
+    assert inexact_floats("x = pow(2, 100)", {"pow": math.pow})[0].exact == "2 ** 100"
+    # Within float's exact range, a quotient that is not whole, the builtin pow of ints (an int),
+    # floor division, operands not worked out (a call of the user's, a float variable): nothing.
+    assert inexact_floats("a = math.pow(2, 52)\nb = math.factorial(30) / (math.factorial(10) * "
+                          "math.factorial(20))\nc = 10**20 / 3\nd = pow(2, 100)\ne = 2**100 // 3\n"
+                          "f = len(x) / 2\ng = m / 2\nh = math.pow(2, 10 ** 9)",
+                          {"pow": pow, "m": 2.0**60}) == []
+    # Too large for a float: the step raised OverflowError; what is exact is said all the same.
+    assert inexact_floats("x = 10**400 / 10")[0].value == math.inf
+    assert inexact_floats("x = math.pow(2,") == []
 
 
 def test_the_values_of_a_failed_line_never_show_a_secret():
