@@ -28,8 +28,8 @@ from .call_signature import callee_signature
 from .final_answer import is_no_value, many_values, typed_text, without_answer_calls
 from .fresh_start import attempts
 from .given import invented, redefined, without
-from .inexact_floats import inexact_floats
 from .images import StepImage, parts
+from .inexact_floats import inexact_floats
 from .kernel_context import KernelContext
 from .model import Message, Model, ModelReply, TextDelta, Waiting
 from .observation import ANSWER_RECEIVED, observe, step_error
