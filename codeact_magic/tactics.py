@@ -133,8 +133,9 @@ class Tactics:
     # loses and the int expression that is exact (inexact_floats.py); an answer that step gave is
     # not taken. On the dev tasks the small model summed the digits of ``str(math.pow(2, 100))``,
     # met ``int('.')`` and cut characters off the float's text to the stall stop; told, it wrote
-    # ``str(2 ** 100)``: 12 of 12 against 11. It fires only where such code runs: in none of the
-    # stored whole-set runs (M3ToolEval 82, DABench), so it changes no other run at temperature 0.
+    # ``str(2 ** 100)``: 12 of 12 against 11. It fires only where such code runs: in none of
+    # M3ToolEval's 82 stored runs nor DABench's 156 (81 read from stored steps, 75 run again), so
+    # it changes no other run at temperature 0.
     inexact_floats: bool = True
     # Before an answer is taken, the model is asked once to check it against the outputs.
     check: bool = False
