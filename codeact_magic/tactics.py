@@ -127,6 +127,7 @@ class Tactics:
     # clicked a URL it guessed and parsed the view inside a function, never printed: the browser's
     # "[URL not found.]" reached no one. Off: on the whole web group (stop 32) it fired in 26 of 34,
     # 0 solved against 0, 15 % more prompt tokens; shown the pages, the model still answered None.
+    # On the travel group (15, stop 34): fired in 11, 0 solved against 0, 13 stall stops against 11.
     show_calls: bool = False
     # A step whose code computes a whole number of 2**53 or more as a float (``math.pow(2, 100)``,
     # ``factorial(30) / factorial(10)``, ``float(10**20)``) is followed, once, by what the float
