@@ -114,9 +114,9 @@ def _found(node: ast.expr, source: str, namespace: dict[str, Any]) -> InexactFlo
     if isinstance(node, ast.Call) and not node.keywords and len(node.args) == 2 \
             and _math_pow(node.func, namespace):
         base, power = (_int(a, namespace) for a in node.args)
-        if base is not None and power is not None and power >= 0 \
-                and abs(base).bit_length() * power <= _MAX_BITS:
-            whole, exact = base**power, f"{text(node.args[0])} ** {text(node.args[1])}"
+        if base is not None and power is not None:
+            whole = _arithmetic(ast.Pow(), base, power)
+            exact = f"{text(node.args[0])} ** {text(node.args[1])}"
     elif isinstance(node, ast.Call) and not node.keywords and len(node.args) == 1 \
             and _dotted(node.func) == "float":
         if (value := _int(node.args[0], namespace)) is not None:
@@ -127,13 +127,11 @@ def _found(node: ast.expr, source: str, namespace: dict[str, Any]) -> InexactFlo
             whole, exact = left // right, f"{text(node.left)} // {text(node.right)}"
     elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
         # 2.0 ** 100 or 2 ** 100.0: one whole-number float operand makes the power a float.
-        left, right = node.left, node.right
-        base = _int(left, namespace) if (b := _integral_float(left)) is None else b
-        power = _int(right, namespace) if (p := _integral_float(right)) is None else p
-        floated = _integral_float(left) is not None or _integral_float(right) is not None
-        if floated and base is not None and power is not None and power >= 0 \
-                and abs(base).bit_length() * power <= _MAX_BITS:
-            whole, exact = base**power, f"{base} ** {power}"
+        floated = _integral_float(node.left), _integral_float(node.right)
+        base = _int(node.left, namespace) if floated[0] is None else floated[0]
+        power = _int(node.right, namespace) if floated[1] is None else floated[1]
+        if floated != (None, None) and base is not None and power is not None:
+            whole, exact = _arithmetic(ast.Pow(), base, power), f"{base} ** {power}"
     if whole is None or abs(whole) < EXACT_LIMIT:
         return None
     try:
