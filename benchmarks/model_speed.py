@@ -20,14 +20,31 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-# Each setting: keyword arguments for llama_cpp.Llama on top of the server's.
-SETTINGS: dict[str, dict] = {
+def _prompt_lookup(tokens: int) -> Callable[[], dict]:
+    # Speculative decoding with drafts copied from the conversation itself (llama-cpp-python's
+    # LlamaPromptLookupDecoding): code and answers repeat names and values the prompt holds. A
+    # draft model makes llama-cpp-python keep every position's logits, so this is measured whole:
+    # what generation gains against what prompt processing pays. logits_all is said outright:
+    # llama-cpp-python 0.3 sizes its logits array by the argument, not by the draft model.
+    def kwargs() -> dict:
+        from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
+
+        return {"draft_model": LlamaPromptLookupDecoding(num_pred_tokens=tokens), "logits_all": True}
+    return kwargs
+
+
+# Each setting: keyword arguments for llama_cpp.Llama on top of the server's (or a function that
+# makes them, for objects one model must not share with another).
+SETTINGS: dict[str, dict | Callable[[], dict]] = {
     "server": {},
     "flash_attn": {"flash_attn": True},
     "batch256": {"n_batch": 256, "n_ubatch": 256},
     "flash_attn_q8kv": {"flash_attn": True, "type_k": 8, "type_v": 8},  # GGML_TYPE_Q8_0
+    "prompt_lookup": _prompt_lookup(10),
+    "prompt_lookup4": _prompt_lookup(4),
 }
 
 
@@ -57,13 +74,14 @@ def conversations(path: str, count: int) -> list[list[dict]]:
     return found
 
 
-def replay(settings: dict, chats: list[list[dict]]) -> Timing:
+def replay(settings: dict | Callable[[], dict], chats: list[list[dict]]) -> Timing:
     import llama_cpp
 
     from codeact_magic.local.server import CONTEXT_TOKENS, threads
     from codeact_magic.local.weights import model_path
 
     n = threads()
+    settings = settings() if callable(settings) else settings
     llama = llama_cpp.Llama(model_path=str(model_path()), n_ctx=CONTEXT_TOKENS, n_threads=n,
                             n_threads_batch=n, verbose=False, **settings)
     timing = Timing()

@@ -189,6 +189,7 @@ async def codeact_loop(
     chat.add(prompts.request_message(run.request, context.variables, context.files, cells=context.cells,
                                      act_first=tactics.act_first, final_answer=tactics.final_answer,
                                      look_first=tactics.look_first,
+                                     plan_first=tactics.plan_first and bool(context.functions),
                                      spaced=context.spaced if tactics.header_spaces else ()))
     request_at = len(chat.messages) - 1  # kept whole when the window is short
     said = _Said()

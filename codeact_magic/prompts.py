@@ -125,6 +125,16 @@ LOOK_FIRST_TEMPLATE = (
     "the answer only after you have seen the output, {answer_how}, in the form the request asks."
 )
 
+# The same, when what is listed holds functions, asking for a plan before the code (tactic:
+# plan_first): the small model otherwise writes code at once that leaves out values the request
+# gives, or calls a function with a guess where another function's result was needed.
+PLAN_FIRST_TEMPLATE = (
+    "Work on this with code first. Begin your reply with a short numbered plan: for each step, the "
+    "function listed above it calls and the values of the request it uses. Then write one "
+    "```python block for the plan and print what it finds. Give the answer only after you have "
+    "seen the output, {answer_how}, in the form the request asks."
+)
+
 # A run's first reply came without code (tactic: nudge). The way out for a request that needs no
 # code comes first: a small model follows the last thing it is told, and it was "give your
 # answer again".
@@ -395,6 +405,7 @@ class Prompts:
     nudge: str = NUDGE_TEMPLATE
     act_first: str = ACT_FIRST_TEMPLATE
     look_first: str = LOOK_FIRST_TEMPLATE
+    plan_first: str = PLAN_FIRST_TEMPLATE
     restate: str = RESTATE_TEMPLATE
     check: str = CHECK_TEMPLATE
     review_code: str = REVIEW_CODE_TEMPLATE
@@ -455,11 +466,13 @@ class Prompts:
 
     def request_message(self, request: str, variables: str = "", files: str = "", *,
                         act_first: bool = False, final_answer: bool = False, cells: str = "",
-                        look_first: bool = False,
+                        look_first: bool = False, plan_first: bool = False,
                         spaced: tuple[tuple[str, tuple[str, ...]], ...] = ()) -> str:
         """The user's request, with the cells they ran just before, what the kernel holds and
         the files it names; ``act_first``: ending with the ask to start with code that uses them
         (when there are any); ``look_first``: asking to print what they return before using it;
+        ``plan_first``: asking for a numbered plan before the code (the caller says so only when
+        functions are listed);
         ``spaced``: files whose header writes names with spaces around them, and those names."""
         parts = [request]
         if cells.strip():
@@ -473,7 +486,8 @@ class Prompts:
                     "{names}", ", ".join(repr(n) for n in names))
         if act_first and len(parts) > 1:
             how = "through final_answer()" if final_answer else "in plain words"
-            parts.append((self.look_first if look_first else self.act_first).replace("{answer_how}", how))
+            ask = self.plan_first if plan_first else self.look_first if look_first else self.act_first
+            parts.append(ask.replace("{answer_how}", how))
         return "\n\n".join(parts)
 
     def feedback(self, text: str, *, failed: bool) -> str:

@@ -37,6 +37,13 @@ class Tactics:
     # to look at a result before using it (in place of "uses what is listed above and prints what
     # it finds"). Off until measured on whole sets.
     look_first: bool = False
+    # ... when what is listed holds functions, asking first for a short numbered plan (each step:
+    # the listed function it calls, the request's values it passes), then the code: as a ReAct
+    # "Thought" or smolagents' planning step, in the same reply (no extra call). On M3ToolEval the
+    # small model writes code at once that leaves out a value the request gives (the quantity of
+    # "100 units") or guesses a web page's URL. Only requests that come with functions: DABench
+    # (files) is not reached. Off until measured on whole sets.
+    plan_first: bool = False
     # Code that defines again a function or class the user gave (listed with the request), or
     # types out data over a variable the user gave (``sales = [("Oslo", 120), ...]``), is not run,
     # once: the model is told to use the given one. A request that names the function
@@ -219,7 +226,7 @@ class Tactics:
 
 DEFAULT = Tactics()
 # The 0.1 loop, for comparison: plain answers in words, nothing sent back, a line per variable.
-NONE = Tactics(final_answer=False, require_code="never", nudge=False, act_first=False, look_first=False,
+NONE = Tactics(final_answer=False, require_code="never", nudge=False, act_first=False, look_first=False, plan_first=False,
                keep_given=False, drop_given=False, unseen_data=False, unseen_answer=False, no_value_parts=False, restate=False, unused_numbers=False, answer_form=False, fill_form=False, form_grammar=False, check=False,
                stall_warning=False, same_line=False, resample=False, fresh_start=False, error_context=False,
                error_values=False, show_expressions=False, show_calls=False,

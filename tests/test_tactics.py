@@ -1171,8 +1171,23 @@ def test_a_request_with_things_to_use_ends_by_asking_for_code_that_uses_them(ip,
         request = sent(model, 0)[-1]["content"]
         assert "prints what it returns; look at a result before you use it." in request
         assert "uses what is listed above" not in request
+        # plan_first: with functions listed, a numbered plan is asked for before the code.
+        model.reset(code("final_answer(lookup_price('wand'))"))
+        codeact(ip, model, "Price of the wand? Please ONLY output the answer.", "none,+act_first,+plan_first")
+        request = sent(model, 0)[-1]["content"]
+        assert request.index("lookup_price") < request.index("Begin your reply with a short numbered plan")
+        assert "uses what is listed above" not in request
     finally:
         del ip.user_ns["lookup_price"]
+    # plan_first without functions listed (data only): the usual ask, no plan.
+    ip.user_ns["prices"] = {"wand": 12.5}
+    try:
+        model.reset(code("final_answer(prices['wand'])"))
+        codeact(ip, model, "Price of the wand?", "none,+act_first,+plan_first")
+        request = sent(model, 0)[-1]["content"]
+        assert "uses what is listed above" in request and "numbered plan" not in request
+    finally:
+        del ip.user_ns["prices"]
     # Nothing to use (a fresh kernel): the request is left as it is.
     from codeact_magic.prompts import Prompts
 
